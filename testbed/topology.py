@@ -9,15 +9,11 @@ network, addresses lie inside their prefixes, and so on.  Any fault is one
 
 import hashlib
 import ipaddress
-import json
 from dataclasses import dataclass, field
 from functools import cached_property
-from importlib import resources
 from pathlib import Path
 
-import jsonschema
-
-from . import paths, yamlsource
+from . import paths, schemas, yamlsource
 from .errors import InputError
 
 ROLES = ("tester", "dut", "host", "router", "switch")
@@ -186,44 +182,14 @@ def available():
     return {p.stem: load(p) for p in sorted(paths.TOPOLOGIES.glob("*.yaml"))}
 
 
-def schema():
-    """The JSON Schema of topology files."""
-    text = resources.files("testbed").joinpath("schema/topology.schema.json").read_text()
-    return json.loads(text)
-
-
 def load(name_or_path):
     """Load, validate and resolve a topology; raise InputError on any fault."""
     path = find(name_or_path)
     data = yamlsource.load(path)
     if not isinstance(data, dict):
         raise InputError("a topology must be a mapping with name, nodes and links", path, 1)
-    _validate_schema(data, path)
+    schemas.validate(data, path, "topology")
     return _Builder(data, path).build()
-
-
-def _validate_schema(data, path):
-    validator = jsonschema.Draft202012Validator(schema())
-    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
-    if not errors:
-        return
-    error = jsonschema.exceptions.best_match(errors)
-    where = list(error.absolute_path)
-    raise InputError(_describe_schema_error(error, where), path, yamlsource.line_at(data, where))
-
-
-def _describe_schema_error(error, where):
-    place = "/".join(str(part) for part in where) or "top level"
-    if error.validator == "enum":
-        allowed = ", ".join(str(v) for v in error.validator_value)
-        return f"{place}: {error.instance!r} is not one of: {allowed}"
-    if error.validator == "additionalProperties":
-        return f"{place}: {error.message.replace('Additional properties', 'unknown key(s)')}"
-    if error.validator == "pattern" and where and where[0] == "links":
-        return f"{place}: {error.instance!r} is not an endpoint of the form node:ifname"
-    if error.validator == "propertyNames":
-        return f"{place}: bad name {error.instance!r}"
-    return f"{place}: {error.message}"
 
 
 def _mac_for(*parts):
@@ -345,7 +311,11 @@ class _Builder:
                 last = prefix.num_addresses - (2 if family == "ipv4" else 1)
                 if host > last:
                     self.fail(f"{label}: host number {host} does not fit in {prefix}", *where, "host")
-                value = ipaddress.ip_interface(f"{prefix.network_address + host}/{prefix.prefixlen}")
+                # IPv6 takes the same digits: host 10 is .10 and ::10, as labs write it.
+                offset = host if family == "ipv4" else int(str(host), 16)
+                if offset > last:
+                    self.fail(f"{label}: host number {host} does not fit in {prefix}", *where, "host")
+                value = ipaddress.ip_interface(f"{prefix.network_address + offset}/{prefix.prefixlen}")
             else:
                 continue
             if family == "ipv4" and value.ip in (prefix.network_address, prefix.broadcast_address) \

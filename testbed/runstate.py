@@ -1,0 +1,186 @@
+"""A run's identity and state, and removing what a run leaves behind.
+
+Every run has an id ``tb-XXXXXXXX``.  The testbed process puts it in its
+environment (``TESTBED_RUN``) before it starts any node, so every process of
+the run — node shells, stack processes, whatever they start — carries it.
+Each run also has a folder ``/run/testbed/<id>/`` with ``state.json``.
+``sweep`` ends the processes carrying a run's marker and everything else in
+its namespaces; nodes' namespaces, links and bridges vanish with them.  No
+process without the marker or outside the run's namespaces is ever touched.
+"""
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import time
+
+from . import paths
+
+MARKER = "TESTBED_RUN"
+PREFIX = "tb-"
+
+
+def _start_time(pid):
+    """The start time of *pid* in clock ticks since boot, or None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return int(stat.read().rsplit(b")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+class Run:
+    """One run: its id, its folder and its published state."""
+
+    def __init__(self, run_id, directory):
+        self.id, self.dir = run_id, directory
+
+    @classmethod
+    def create(cls, topology, stack):
+        """A new run owned by this process, with its folder made."""
+        run_id = PREFIX + secrets.token_hex(4)
+        directory = paths.RUNS / run_id
+        directory.mkdir(parents=True, mode=0o700)
+        run = cls(run_id, directory)
+        run._write({"id": run_id, "owner": os.getpid(), "owner_start": _start_time(os.getpid()),
+                    "topology": topology, "stack": stack, "created": time.time()})
+        return run
+
+    @classmethod
+    def all(cls):
+        """Every run that has a folder, oldest first."""
+        if not paths.RUNS.is_dir():
+            return []
+        runs = [cls(d.name, d) for d in paths.RUNS.iterdir()
+                if d.is_dir() and d.name.startswith(PREFIX)]
+        return sorted(runs, key=lambda r: r.state.get("created", 0))
+
+    @property
+    def state(self):
+        """The published state (empty if unreadable)."""
+        try:
+            return json.loads((self.dir / "state.json").read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def _write(self, state):
+        tmp = self.dir / "state.json.tmp"
+        tmp.write_text(json.dumps(state, indent=1))
+        tmp.replace(self.dir / "state.json")
+
+    def save(self, extra):
+        """Merge *extra* into the published state."""
+        self._write({**self.state, **extra, "ready": True})
+
+    def set_owner(self, pid):
+        """Hand the run to another process (the detached daemon)."""
+        self.save({"owner": pid, "owner_start": _start_time(pid)})
+
+    @property
+    def alive(self):
+        """True while the process that owns the run is still running."""
+        state = self.state
+        owner = state.get("owner")
+        return owner is not None and _start_time(owner) == state.get("owner_start")
+
+    def remove(self):
+        """Delete the run's folder."""
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _netns(pid):
+    try:
+        return os.readlink(f"/proc/{pid}/ns/net")
+    except OSError:
+        return None
+
+
+def _marker(pid):
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as env:
+            for item in env.read().split(b"\0"):
+                if item.startswith(MARKER.encode() + b"="):
+                    return item.split(b"=", 1)[1].decode(errors="replace")
+    except OSError:
+        return None
+    return None
+
+
+def _pids():
+    return [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) != os.getpid()]
+
+
+def namespaces_of(pids):
+    """The network namespaces of *pids*, never the host's own."""
+    host = {_netns(1), _netns(os.getpid())}
+    return {ns for ns in map(_netns, pids) if ns and ns not in host}
+
+
+def marked():
+    """{run id: [pids]} of every process carrying a run marker."""
+    found = {}
+    for pid in _pids():
+        run_id = _marker(pid)
+        if run_id and run_id.startswith(PREFIX):
+            found.setdefault(run_id, []).append(pid)
+    return found
+
+
+def sweep(run_id, namespaces=(), timeout=3.0):
+    """Kill every process of *run_id* and every process in *namespaces*; return their pids."""
+    namespaces = set(namespaces) | namespaces_of(marked().get(run_id, []))
+    victims = [pid for pid in _pids()
+               if _marker(pid) == run_id or _netns(pid) in namespaces]
+    for pid in victims:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(_live(pid) for pid in victims):
+        time.sleep(0.01)
+    return victims
+
+
+def _live(pid):
+    """True if *pid* exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except OSError:
+        return False
+
+
+def clean(include_live=False):
+    """Remove what dead runs left behind (all runs with *include_live*); return a report."""
+    report = []
+    processes = marked()
+    runs = {run.id: run for run in Run.all()}
+    for run_id in sorted(set(runs) | set(processes)):
+        run = runs.get(run_id)
+        if run is not None and run.alive:
+            if not include_live:
+                continue
+            stop_owner(run)
+        killed = sweep(run_id)
+        if run is not None:
+            run.remove()
+        report.append((run_id, len(killed)))
+    return report
+
+
+def stop_owner(run, timeout=5.0):
+    """Ask a run's owner to stop (SIGTERM), and wait for it; True if it ended."""
+    owner = run.state.get("owner")
+    try:
+        os.kill(owner, signal.SIGTERM)
+    except (ProcessLookupError, TypeError):
+        return True
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not run.alive:
+            return True
+        time.sleep(0.02)
+    return False

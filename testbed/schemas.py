@@ -1,0 +1,40 @@
+"""JSON Schemas of the project's file formats, and validation with file:line errors."""
+
+import json
+from functools import cache
+from importlib import resources
+
+from . import yamlsource
+from .errors import InputError
+
+
+@cache
+def schema(kind):
+    """The JSON Schema for *kind* ("topology", "stack")."""
+    text = resources.files("testbed").joinpath(f"schema/{kind}.schema.json").read_text()
+    return json.loads(text)
+
+
+def validate(data, path, kind):
+    """Check *data* (loaded from *path*) against the schema of *kind*; raise InputError."""
+    import jsonschema   # imported here: it is slow to import and only needed now
+    validator = jsonschema.Draft202012Validator(schema(kind))
+    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    if error is None:
+        return
+    where = list(error.absolute_path)
+    raise InputError(_describe(error, where), path, yamlsource.line_at(data, where))
+
+
+def _describe(error, where):
+    place = "/".join(str(part) for part in where) or "top level"
+    if error.validator == "enum":
+        allowed = ", ".join(str(v) for v in error.validator_value)
+        return f"{place}: {error.instance!r} is not one of: {allowed}"
+    if error.validator == "additionalProperties":
+        return f"{place}: {error.message.replace('Additional properties', 'unknown key(s)')}"
+    if error.validator == "pattern" and where and where[0] == "links":
+        return f"{place}: {error.instance!r} is not an endpoint of the form node:ifname"
+    if error.validator == "propertyNames":
+        return f"{place}: bad name {error.instance!r}"
+    return f"{place}: {error.message}"

@@ -1,0 +1,249 @@
+"""The Linux kernel as the stack under test, in the DUT node's own namespace."""
+
+import json
+import platform
+import re
+import select
+import shlex
+import sys
+import time
+
+from ..errors import ControlError, InputError
+from ..network import NO_DAD, route_command
+from .contract import Capability, Datagram, Dut, Neighbor, PingReply, PingResult, family_of
+
+_KNOB = re.compile(r"^[A-Za-z0-9_.\-/]+$")
+_REPLY = re.compile(r"^(\d+) bytes from ([0-9a-fA-F.:]+?):? icmp_seq=(\d+) (?:ttl|hlim)=(\d+) "
+                    r"time=([\d.]+) ms")
+_ERROR = re.compile(r"^From ([0-9a-fA-F.:]+?):? icmp_seq=(\d+) (.+)$")
+_SENT = re.compile(r"^(\d+) packets transmitted")
+FORWARDING_KNOB = {"ipv4": "net.ipv4.ip_forward", "ipv6": "net.ipv6.conf.all.forwarding"}
+
+
+def _sysctl_name(name):
+    if not _KNOB.match(name):
+        raise InputError(f"not a sysctl name: {name!r}")
+    return name
+
+
+class LinuxDut(Dut):
+    """The Linux kernel in the DUT's namespace, driven with iproute2, sysctl and ping.
+
+    Its manifest may add ``sysctl:`` settings (applied at start and kept by
+    every reset) and ``setup:`` commands run once in the DUT after start.
+    """
+
+    capabilities = frozenset(Capability)
+    # Steady state from the first moment: no DAD at baseline, so the DUT's
+    # link-local address is usable at once (Linux sends no NS for forwarded
+    # traffic while it is tentative).  NDP scenarios switch DAD on by knob.
+    presets = NO_DAD
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self._knob_originals = {}
+        self._listeners = []
+
+    # -- helpers ---------------------------------------------------------
+
+    def _batch(self, family, lines, what):
+        """Run iproute2 commands in one process (``ip -4|-6 -batch``)."""
+        if not lines:
+            return
+        path = self.run.dir / f"dut-{family}.ip"
+        path.write_text("\n".join(lines) + "\n")
+        flag = "-4" if family == "ipv4" else "-6"
+        self.shell(f"ip {flag} -force -batch {shlex.quote(str(path))}", what)
+
+    def _baseline_sysctls(self):
+        settings = {FORWARDING_KNOB[f]: int(f in self.baseline.forwarding) for f in FORWARDING_KNOB}
+        settings.update({_sysctl_name(k): v for k, v in self.manifest.sysctl.items()})
+        return settings
+
+    def _write_sysctls(self, settings):
+        if settings:
+            pairs = " ".join(shlex.quote(f"{k}={v}") for k, v in settings.items())
+            self.shell(f"sysctl -qw {pairs}", "setting sysctls")
+
+    # -- lifecycle -------------------------------------------------------
+
+    def start(self):
+        """Give the DUT its baseline interfaces, addresses, routes and sysctls; run setup."""
+        prepare = []
+        for intf in self.baseline.interfaces.values():
+            prepare.append(f"ethtool -K {shlex.quote(intf.name)} tx off >/dev/null 2>&1")
+        self.shell(" ; ".join(prepare) or "true", "preparing interfaces")
+        self._restore(present={})
+        for command in self.manifest.setup:
+            self.shell(command, f"setup command {command!r}")
+
+    def stop(self):
+        """Close listeners; the kernel's state goes with the namespace."""
+        for listener in self._listeners:
+            listener.close()
+        self._listeners.clear()
+
+    def alive(self):
+        """True while the DUT's shell answers."""
+        shell = self.node.shell
+        if shell is None or shell.poll() is not None:
+            return False
+        return self.node.run("true")[1] == 0
+
+    def reset(self):
+        """Restore the baseline, changing only what differs from it."""
+        for listener in self._listeners:
+            listener.close()
+        self._listeners.clear()
+        present = json.loads(self.shell("ip -j addr show", "reading addresses") or "[]")
+        self._restore({entry["ifname"]: entry for entry in present})
+
+    def _restore(self, present):
+        lines = {"ipv4": [], "ipv6": []}
+        for intf in self.baseline.interfaces.values():
+            now = present.get(intf.name, {})
+            if now.get("mtu") != intf.mtu or "UP" not in now.get("flags", []):
+                lines["ipv4"].append(f"link set dev {intf.name} mtu {intf.mtu} up")
+            have = {f"{a['local']}/{a['prefixlen']}": a for a in now.get("addr_info", [])
+                    if a.get("scope") != "link"}
+            for family, flag in (("ipv4", ""), ("ipv6", " nodad")):
+                want = intf.address(family)
+                for text, info in have.items():
+                    if family_of(text) == family and text != str(want):
+                        lines[family].append(f"addr del {text} dev {intf.name}")
+                if want is not None and str(want) not in have:
+                    lines[family].append(f"addr add {want} dev {intf.name}{flag}")
+        for family in lines:
+            lines[family] += ["route flush proto static", "route flush proto boot",
+                              "route flush cache"]
+        lines["ipv6"].append("route flush proto ra")
+        for route in self.baseline.routes:
+            lines[route.family].append(
+                route_command("add", route.destination, route.gateway, route.device)
+                .split(" ", 2)[2])
+        lines["ipv4"].append("neigh flush all nud all")
+        lines["ipv6"].append("neigh flush all nud all")
+        for family in ("ipv4", "ipv6"):
+            self._batch(family, lines[family], "restoring the baseline")
+        self._write_sysctls({**self._knob_originals, **self._baseline_sysctls()})
+        self._knob_originals.clear()
+
+    # -- contract hooks --------------------------------------------------
+
+    def _set_link(self, interface, up):
+        self.shell(f"ip link set dev {shlex.quote(interface)} {'up' if up else 'down'}",
+                 "setting link state")
+
+    def _set_mtu(self, interface, mtu):
+        self.shell(f"ip link set dev {shlex.quote(interface)} mtu {mtu}", "setting the MTU")
+
+    def _add_address(self, interface, address):
+        nodad = " nodad" if address.version == 6 else ""
+        self.shell(f"ip addr add {address} dev {shlex.quote(interface)}{nodad}", "adding an address")
+
+    def _remove_address(self, interface, address):
+        self.shell(f"ip addr del {address} dev {shlex.quote(interface)}", "removing an address")
+
+    def _add_route(self, destination, gateway, interface):
+        self.shell(route_command("add", destination, gateway, interface), "adding a route")
+
+    def _remove_route(self, destination, gateway, interface):
+        self.shell(route_command("del", destination, gateway, interface), "removing a route")
+
+    def _neighbors(self, interface):
+        dev = f" dev {shlex.quote(interface)}" if interface else ""
+        entries = json.loads(self.shell(f"ip -j neigh show{dev}", "reading neighbours") or "[]")
+        return [Neighbor(e["dst"], e.get("dev", interface), e.get("lladdr"),
+                         ",".join(e.get("state", [])) or "NONE") for e in entries]
+
+    def _add_neighbor(self, interface, address, mac):
+        self.shell(f"ip neigh replace {address} lladdr {shlex.quote(mac)} dev "
+                 f"{shlex.quote(interface)} nud permanent", "adding a neighbour")
+
+    def _flush_neighbors(self, interface, family):
+        flag = {"ipv4": "-4 ", "ipv6": "-6 "}.get(family, "")
+        where = f"dev {shlex.quote(interface)}" if interface else "all"
+        self.shell(f"ip {flag}neigh flush {where} nud all", "flushing neighbours")
+
+    def _set_forwarding(self, family, enabled):
+        self._write_sysctls({FORWARDING_KNOB[family]: int(enabled)})
+
+    def _ping(self, destination, count, size, ttl, dont_fragment, timeout, interval, source):
+        args = ["ping", "-n", f"-{destination.version}", "-c", str(count), "-s", str(size),
+                "-W", f"{timeout:g}", "-i", f"{interval:g}"]
+        if ttl is not None:
+            args += ["-t", str(ttl)]
+        args += ["-M", "do" if dont_fragment else "dont"]
+        if source is not None:
+            args += ["-I", str(source)]
+        out, _ = self.node.run(shlex.join(args + [str(destination)]) + " 2>&1")
+        result = PingResult(str(destination))
+        for line in out.splitlines():
+            if m := _REPLY.match(line):
+                result.replies.append(PingReply(m[2], int(m[3]), int(m[4]), int(m[1]),
+                                                float(m[5])))
+            elif m := _ERROR.match(line):
+                result.errors.append(f"from {m[1]}: {m[3].strip()}")
+            elif m := _SENT.match(line):
+                result.transmitted = int(m[1])
+        return result
+
+    def _send_udp(self, destination, port, payload, source_port):
+        args = [sys.executable, "-m", "testbed.udp", "send", str(destination), str(port),
+                payload.hex()]
+        if source_port is not None:
+            args += ["--source-port", str(source_port)]
+        self.shell(shlex.join(args), "sending UDP")
+
+    def _listen_udp(self, port, family):
+        listener = UdpListener(self.node, port, family)
+        self._listeners.append(listener)
+        return listener
+
+    def _set_knob(self, name, value):
+        name = _sysctl_name(name)
+        if name not in self._knob_originals:
+            self._knob_originals[name] = self._get_knob(name)
+        self._write_sysctls({name: value})
+
+    def _get_knob(self, name):
+        return self.shell(f"sysctl -n {shlex.quote(_sysctl_name(name))}", f"reading {name}").strip()
+
+
+class UdpListener:
+    """A UDP socket in the DUT's namespace, reporting datagrams as JSON lines."""
+
+    def __init__(self, node, port, family):
+        self.process = node.popen([sys.executable, "-m", "testbed.udp", "listen", str(port),
+                                   "--family", family], text=True)
+        ready = self.process.stdout.readline()
+        if not ready.startswith("listening"):
+            self.close()
+            raise ControlError(f"linux DUT: cannot listen on UDP port {port}: "
+                               f"{ready.strip() or self.process.stderr.read().strip()}")
+
+    def datagrams(self, timeout):
+        """The datagrams that arrive within *timeout* seconds; then the listener stops."""
+        received, stream = [], self.process.stdout
+        deadline = time.monotonic() + timeout
+        while select.select([stream], [], [], max(0.0, deadline - time.monotonic()))[0]:
+            line = stream.readline()
+            if not line:
+                break
+            item = json.loads(line)
+            received.append(Datagram(item["source"], item["port"], bytes.fromhex(item["data"])))
+        self.close()
+        return received
+
+    def close(self):
+        """Stop listening."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        for stream in (self.process.stdout, self.process.stderr):
+            stream.close()
+
+
+def version():
+    """The running kernel's release."""
+    return f"Linux {platform.release()}"
