@@ -67,8 +67,8 @@ class TestbedNode(Host):
 
     def __init__(self, name, presets=(), **params):
         super().__init__(name, inNamespace=True, **params)
-        if presets:
-            self.cmd("sysctl -qw " + " ".join(presets) + " 2>/dev/null")
+        sysctls = f"sysctl -qw {' '.join(presets)} 2>/dev/null; " if presets else ""
+        self.cmd(sysctls + "ip link set dev lo up")
 
     def run(self, script):
         """Run a shell script in the node; return (output, exit status of the last command)."""
@@ -190,6 +190,8 @@ class Network:
             "stack": self.stack_spec.name if self.stack_spec else None,
             "nodes": {name: {"pid": node.pid, "role": self.topology.nodes[name].role}
                       for name, node in self.net.nameToNode.items()},
+            "namespaces": sorted(runstate.namespaces_of(
+                node.pid for node in self.net.nameToNode.values())),
             "table": table_rows(self.topology),
         }
 

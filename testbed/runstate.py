@@ -83,7 +83,8 @@ class Run:
         """True while the process that owns the run is still running."""
         state = self.state
         owner = state.get("owner")
-        return owner is not None and _start_time(owner) == state.get("owner_start")
+        return (owner is not None and _start_time(owner) == state.get("owner_start")
+                and _live(owner))
 
     def remove(self):
         """Delete the run's folder."""
@@ -164,7 +165,7 @@ def clean(include_live=False):
             if not include_live:
                 continue
             stop_owner(run)
-        killed = sweep(run_id)
+        killed = sweep(run_id, run.state.get("namespaces", ()) if run else ())
         if run is not None:
             run.remove()
         report.append((run_id, len(killed)))

@@ -187,7 +187,8 @@ def load(name_or_path):
     path = find(name_or_path)
     data = yamlsource.load(path)
     if not isinstance(data, dict):
-        raise InputError("a topology must be a mapping with name, nodes and links", path, 1)
+        raise InputError("a topology must be a mapping with name, nodes and links", path,
+                         getattr(data, "line", None) or 1)
     schemas.validate(data, path, "topology")
     return _Builder(data, path).build()
 
@@ -219,6 +220,7 @@ class _Builder:
             self.fail(f"a topology needs exactly one node with role dut, found {len(duts)}", "nodes")
         links = self._links()
         self._check_segments(links)
+        self._check_identity_names()
         self._check_unique_addresses()
         self._resolve_identities()
         for name, spec in data["nodes"].items():
@@ -295,17 +297,21 @@ class _Builder:
             prefix = net.prefix(family) if net else None
             if family in spec:
                 try:
-                    value = ipaddress.ip_interface(spec[family] if "/" in spec[family] or prefix is None
-                                                   else f"{spec[family]}/{prefix.prefixlen}")
+                    value = ipaddress.ip_interface(spec[family])   # family of what was written
                 except ValueError as exc:
                     self.fail(f"{label}: bad {family} address {spec[family]!r}: {exc}", *where, family)
                 if f"ipv{value.version}" != family:
                     self.fail(f"{label}: {spec[family]!r} is not an {family} address", *where, family)
                 if prefix is None:
                     self.fail(f"{label}: network {net.name} has no {family} prefix", *where, family)
-                if value.ip not in prefix or value.network != prefix:
+                if "/" not in spec[family]:
+                    value = ipaddress.ip_interface(f"{value.ip}/{prefix.prefixlen}")
+                if value.ip not in prefix:
                     self.fail(f"{label}: address {value} is outside its network "
                               f"{net.name} ({prefix})", *where, family)
+                if value.network != prefix:
+                    self.fail(f"{label}: address {value} has prefix length /{value.network.prefixlen}"
+                              f" but its network {net.name} is {prefix}", *where, family)
             elif "host" in spec and prefix is not None:
                 host = spec["host"]
                 last = prefix.num_addresses - (2 if family == "ipv4" else 1)
@@ -398,10 +404,11 @@ class _Builder:
                         key = value.ip if hasattr(value, "ip") else value
                         if key in owners:
                             self.fail(f"{label}: {key} is already used by {owners[key]}",
-                                      "nodes", node.name, "interfaces", intf.name)
+                                      "nodes", node.name, "interfaces", intf.name,
+                                      *(("identities", thing.name) if thing is not intf else ()))
                         owners[key] = label
 
-    def _resolve_identities(self):
+    def _check_identity_names(self):
         seen = {}
         for node in self.nodes.values():
             for intf in node.interfaces.values():
@@ -411,6 +418,11 @@ class _Builder:
                                   f"and {intf.ref}", "nodes", node.name, "interfaces", intf.name,
                                   "identities", identity.name)
                     seen[identity.name] = intf.ref
+
+    def _resolve_identities(self):
+        for node in self.nodes.values():
+            for intf in node.interfaces.values():
+                for identity in intf.identities.values():
                     if identity.same_as:
                         self._take_over(node, intf, identity)
 
@@ -430,23 +442,47 @@ class _Builder:
                       f"{other.network}, not {intf.network}", *where)
         identity.mac, identity.ipv4, identity.ipv6 = other.mac, other.ipv4, other.ipv6
 
-    def _gateway(self, text, family, where):
+    def _gateway(self, node, text, family, where):
+        """(gateway address, device) for a route's ``via`` in *family*, or (None, None).
+
+        A named gateway (node:ifname or identity) is reached at its global
+        address in IPv4 and at its link-local address in IPv6, out of this
+        node's interface on the gateway's network — as IPv6 routers are
+        configured, and as RFC 4861 section 8 needs for Redirects to work.
+        """
         if ":" in text and text.partition(":")[0] in self.nodes:
-            node, _, ifname = text.partition(":")
-            intf = self.nodes[node].interfaces.get(ifname)
-            if intf is None:
+            other, _, ifname = text.partition(":")
+            target = self.nodes[other].interfaces.get(ifname)
+            if target is None:
                 self.fail(f"route via {text}: no such interface", *where)
-            addr = intf.address(family)
+            network = target.network
         elif text in self._identities():
-            addr = self._identities()[text].address(family)
+            target = self._identities()[text]
+            network = self.topology_interface(target.interface).network
         else:
             try:
                 gateway = ipaddress.ip_address(text)
             except ValueError:
                 self.fail(f"route via {text!r}: not a node:ifname, an identity or an address",
                           *where)
-            return gateway if f"ipv{gateway.version}" == family else None
-        return addr.ip if addr else None
+            if gateway.is_link_local:
+                self.fail(f"route via {text}: a link-local gateway needs a node:ifname or an "
+                          "identity, so that its interface is known", *where)
+            return (gateway, None) if f"ipv{gateway.version}" == family else (None, None)
+        if target.address(family) is None:
+            return None, None
+        if family == "ipv4":
+            return target.ipv4.ip, None
+        device = next((i.name for i in node.interfaces.values() if i.network == network), None)
+        if device is None:
+            self.fail(f"route via {text}: node {node.name} has no interface on network "
+                      f"{network}", *where)
+        return target.ipv6_link_local, device
+
+    def topology_interface(self, ref):
+        """The Interface named by "node:ifname" (while building)."""
+        node, _, ifname = ref.partition(":")
+        return self.nodes[node].interfaces[ifname]
 
     def _identities(self):
         return {name: ident for node in self.nodes.values()
@@ -476,11 +512,12 @@ class _Builder:
             made = []
             for dest in destinations:
                 family = "ipv4" if dest.version == 4 else "ipv6"
-                gateway = self._gateway(spec["via"], family, (*where, "via")) \
-                    if "via" in spec else None
-                if "via" in spec and gateway is None:
-                    continue
-                made.append(Route(dest, gateway, dev))
+                gateway, device = None, None
+                if "via" in spec:
+                    gateway, device = self._gateway(node, spec["via"], family, (*where, "via"))
+                    if gateway is None:
+                        continue
+                made.append(Route(dest, gateway, dev or device))
             if not made:
                 self.fail(f"route to {to}: no family in which both destination and gateway "
                           "have addresses", *where)

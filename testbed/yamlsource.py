@@ -40,7 +40,9 @@ def _mapping(loader, node):
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         if not isinstance(key, (str, int, float, bool)) and key is not None:
-            raise InputError(f"a mapping key must be a plain value, not {type(key).__name__}",
+            kind = "a list" if isinstance(key, list) else "a mapping" if isinstance(key, dict) \
+                else type(key).__name__
+            raise InputError(f"a mapping key must be a plain value, not {kind}",
                              loader.name, key_node.start_mark.line + 1)
         if key in result:
             raise InputError(f"duplicate key {key!r}", loader.name, key_node.start_mark.line + 1)
@@ -56,29 +58,55 @@ def _sequence(loader, node):
     return result
 
 
+def _number_unless_colons(loader, node):
+    """YAML 1.1 reads 10:00:00:00:00:01 as a base-60 number; keep such scalars as written."""
+    if ":" in node.value:
+        return loader.construct_scalar(node)
+    if node.tag.endswith(":int"):
+        return loader.construct_yaml_int(node)
+    return loader.construct_yaml_float(node)
+
+
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _sequence)
+_Loader.add_constructor("tag:yaml.org,2002:int", _number_unless_colons)
+_Loader.add_constructor("tag:yaml.org,2002:float", _number_unless_colons)
 
 
 def load(path):
     """Load one YAML document from *path* safely; raise InputError naming file and line."""
     try:
-        with open(path, encoding="utf-8") as stream:
-            text = stream.read()
+        with open(path, "rb") as stream:
+            raw = stream.read()
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", path) from None
-    loader = _Loader(text)
-    loader.name = str(path)
     try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text: byte 0x{raw[exc.start]:02x} cannot be decoded",
+                         path, raw[:exc.start].count(b"\n") + 1) from None
+    last_line = max(1, len(text.splitlines()))
+    loader = None
+    try:
+        loader = _Loader(text)   # the reader already rejects control characters here
+        loader.name = str(path)
         data = loader.get_single_data()
+    except yaml.reader.ReaderError as exc:
+        raise InputError(f"bad YAML: unacceptable character #x{exc.character:04x}", path,
+                         text[:exc.position].count("\n") + 1) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
-        raise InputError(f"bad YAML: {problem}", path, mark.line + 1 if mark else None) from None
+        if exc.problem and exc.context and exc.context_mark:
+            problem += f" ({exc.context} on line {exc.context_mark.line + 1})"
+        # A problem found at the end of the stream is reported on the last line, not past it.
+        line = min(mark.line + 1, last_line) if mark else None
+        raise InputError(f"bad YAML: {problem}", path, line) from None
     except yaml.YAMLError as exc:
-        raise InputError(f"bad YAML: {exc}", path) from None
+        raise InputError(f"bad YAML: {' '.join(str(exc).split())}", path) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return data
 
 
