@@ -23,7 +23,12 @@ def validate(data, path, kind):
     if error is None:
         return
     where = list(error.absolute_path)
-    raise InputError(_describe(error, where), path, yamlsource.line_at(data, where))
+    message = _describe(error, where)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        # Point at the first unknown key itself, not at its mapping.
+        known = error.schema.get("properties", {})
+        where.append(next(key for key in error.instance if key not in known))
+    raise InputError(message, path, yamlsource.line_at(data, where))
 
 
 def _describe(error, where):

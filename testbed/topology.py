@@ -471,12 +471,12 @@ class _Builder:
             return (gateway, None) if f"ipv{gateway.version}" == family else (None, None)
         if target.address(family) is None:
             return None, None
-        if family == "ipv4":
-            return target.ipv4.ip, None
         device = next((i.name for i in node.interfaces.values() if i.network == network), None)
-        if device is None:
+        if device is None:   # off-link in either family: `ip route` would refuse it at `up`
             self.fail(f"route via {text}: node {node.name} has no interface on network "
                       f"{network}", *where)
+        if family == "ipv4":
+            return target.ipv4.ip, None
         return target.ipv6_link_local, device
 
     def topology_interface(self, ref):

@@ -17,6 +17,7 @@ _REPLY = re.compile(r"^(\d+) bytes from ([0-9a-fA-F.:]+?):? icmp_seq=(\d+) (?:tt
                     r"time=([\d.]+) ms")
 _ERROR = re.compile(r"^From ([0-9a-fA-F.:]+?):? icmp_seq=(\d+) (.+)$")
 _SENT = re.compile(r"^(\d+) packets transmitted")
+_LOCAL = re.compile(r"^ping: (local error: .+)$")
 FORWARDING_KNOB = {"ipv4": "net.ipv4.ip_forward", "ipv6": "net.ipv6.conf.all.forwarding"}
 
 
@@ -177,16 +178,7 @@ class LinuxDut(Dut):
         if source is not None:
             args += ["-I", str(source)]
         out, _ = self.node.run(shlex.join(args + [str(destination)]) + " 2>&1")
-        result = PingResult(str(destination))
-        for line in out.splitlines():
-            if m := _REPLY.match(line):
-                result.replies.append(PingReply(m[2], int(m[3]), int(m[4]), int(m[1]),
-                                                float(m[5])))
-            elif m := _ERROR.match(line):
-                result.errors.append(f"from {m[1]}: {m[3].strip()}")
-            elif m := _SENT.match(line):
-                result.transmitted = int(m[1])
-        return result
+        return parse_ping(str(destination), out)
 
     def _send_udp(self, destination, port, payload, source_port):
         args = [sys.executable, "-m", "testbed.udp", "send", str(destination), str(port),
@@ -208,6 +200,21 @@ class LinuxDut(Dut):
 
     def _get_knob(self, name):
         return self.shell(f"sysctl -n {shlex.quote(_sysctl_name(name))}", f"reading {name}").strip()
+
+
+def parse_ping(destination, output):
+    """A PingResult from the output of iputils ping."""
+    result = PingResult(destination)
+    for line in output.splitlines():
+        if m := _REPLY.match(line):
+            result.replies.append(PingReply(m[2], int(m[3]), int(m[4]), int(m[1]), float(m[5])))
+        elif m := _ERROR.match(line):
+            result.errors.append(f"from {m[1]}: {m[3].strip()}")
+        elif m := _LOCAL.match(line):
+            result.errors.append(m[1].strip())
+        elif m := _SENT.match(line):
+            result.transmitted = int(m[1])
+    return result
 
 
 class UdpListener:

@@ -1,0 +1,5 @@
+"""``python -m testbed`` runs the testbed command."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,125 @@
+"""The testbed command as a user runs it: exit codes, detached runs, teardown on signals."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from testbed import runstate
+
+TESTBED = [sys.executable, "-m", "testbed"]
+
+
+def run_testbed(*args, **kwargs):
+    return subprocess.run([*TESTBED, *args], capture_output=True, text=True, timeout=60, **kwargs)
+
+
+def test_up_check_passes_on_topology_3(no_leftovers):
+    result = run_testbed("up", "topology-3", "--check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "17 passed, 0 failed" in result.stdout
+    assert "redirected to fe80::" in result.stdout
+
+
+def test_up_check_exits_1_when_checks_fail(no_leftovers):
+    result = run_testbed("up", "topology-1", "--stack", "null", "--check")
+    assert result.returncode == 1
+    assert "no ARP reply" in result.stdout
+
+
+def test_bad_input_exits_2_with_one_clear_line(tmp_path):
+    assert run_testbed("up", "topology-9").returncode == 2
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nnodes:\n  dut: {role: dut, interfaces: {eth0: {}}}\n"
+                   "links:\n  - [ghost:eth0, dut:eth0]\n")
+    result = run_testbed("up", str(bad))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"testbed: {bad}:5: link ghost:eth0: unknown node 'ghost'"]
+    assert "Traceback" not in result.stderr
+    assert run_testbed("up", "topology-1", "--stack", "nosuch").returncode == 2
+    assert run_testbed("up").returncode == 2       # usage
+
+
+def test_not_root_exits_3_and_says_how_to_fix():
+    result = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                             *TESTBED, "up", "topology-1"], capture_output=True, text=True,
+                            timeout=60, cwd="/")
+    assert result.returncode == 3, result.stderr
+    assert "root" in result.stderr
+
+
+def test_stack_manifest_path_with_sysctl_and_setup(no_leftovers):
+    """A researcher's manifest: Linux with send_redirects=0 and nftables loaded."""
+    result = run_testbed("up", "topology-3", "--stack", "stacks/examples/linux-no-redirects.yaml",
+                     "--check", cwd=Path(__file__).parents[2])
+    assert result.returncode == 1
+    failed = [line for line in result.stdout.splitlines() if "FAIL" in line]
+    assert len(failed) == 1 and "redirected to 198.18.1.2" in failed[0]   # IPv6 still redirects
+
+
+def _owner(run_id):
+    return next(r for r in runstate.Run.all() if r.id == run_id).state["owner"]
+
+
+def _up_detached(topology):
+    result = run_testbed("up", topology, "--detach")
+    assert result.returncode == 0, result.stderr
+    status = json.loads(run_testbed("status", "--json").stdout)
+    live = [r for r in status if r["alive"] and r["topology"] == topology]
+    assert len(live) == 1
+    return live[0]["id"]
+
+
+def test_detached_run_exec_status_down(no_leftovers):
+    run_id = _up_detached("topology-3")
+    ping = run_testbed("exec", "--run", run_id, "h1", "--", "ping", "-c1", "-W1", "198.18.3.10")
+    assert ping.returncode == 0 and "1 received" in ping.stdout
+    assert "198.18.1.1/24" in run_testbed("exec", "--run", run_id, "dut", "--", "ip", "-br",
+                                      "addr").stdout
+    assert run_testbed("exec", "--run", run_id, "nosuch", "--", "true").returncode == 2
+    down = run_testbed("down", "--run", run_id)
+    assert down.returncode == 0 and "is down" in down.stdout
+    assert run_id not in runstate.marked()
+
+
+def test_kill_9_then_clean_leaves_nothing(no_leftovers):
+    run_id = _up_detached("topology-3")
+    # A process that scrubbed its environment and left its session: only the
+    # namespace ties it to the run.
+    run_testbed("exec", "--run", run_id, "dut", "--", "sh", "-c",
+            "setsid env -i sleep 300 </dev/null >/dev/null 2>&1 &")
+    os.kill(_owner(run_id), signal.SIGKILL)
+    time.sleep(0.2)
+    assert "dead" in run_testbed("status").stdout
+    cleaned = run_testbed("clean")
+    assert cleaned.returncode == 0 and run_id in cleaned.stdout
+    assert run_id not in runstate.marked()
+    assert "sleep 300" not in subprocess.run(["ps", "-eo", "args"], capture_output=True,
+                                             text=True).stdout
+    assert run_testbed("clean").stdout.strip() == "nothing to clean"
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "exit"])
+def test_interactive_up_tears_down_on_signal_or_exit(how, no_leftovers):
+    process = subprocess.Popen([*TESTBED, "up", "topology-1"], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    seen = ""
+    while "dut help" not in seen:
+        line = process.stdout.readline()
+        assert line, seen
+        seen += line
+    if how == "SIGTERM":
+        process.send_signal(signal.SIGTERM)
+    else:
+        process.stdin.write("dut ping 198.18.1.10 count 1\nexit\n")
+        process.stdin.flush()
+    process.wait(timeout=20)
+    assert process.returncode == (130 if how == "SIGTERM" else 0)
+    assert not [r for r in runstate.Run.all()
+                if r.state.get("owner") == process.pid]
