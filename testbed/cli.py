@@ -14,9 +14,11 @@ import click
 from . import __version__, runstate
 from .errors import EnvironmentProblem, InputError, TestbedError
 
-# Mininet imports distutils; setuptools' replacement for it costs ~0.15 s at
-# every start, the standard library's copy almost nothing.
-os.environ.setdefault("SETUPTOOLS_USE_DISTUTILS", "stdlib")
+# Mininet imports distutils.version.  setuptools' stand-in for distutils (put
+# on the import path by its .pth hook at start-up) loads pkg_resources, ~0.1 s
+# at every start; the standard library's copy costs almost nothing.
+if "_distutils_hack" in sys.modules:
+    sys.modules["_distutils_hack"].remove_shim()
 
 
 class Group(click.Group):
@@ -100,15 +102,15 @@ def up(topology_name, stack_name, detach, check):
     With --check it verifies the topology and, unless --detach is given, tears it
     down again: exit 0 if every check passed, 1 if not.
     """
+    if detach:
+        _detach(topology_name, stack_name, check)
+        return
     topo, spec = _load(topology_name, stack_name)
     from .network import Network, check_environment, table_rows
     check_environment()
-    if detach:
-        _detach(topo, spec, check)
-        return
     _stop_on_signals()
     with Network(topo, spec) as network:
-        title = f"{topo.name} with the {spec.name} stack — run {network.run.id}"
+        title = _title(topo, spec, network.run.id)
         _print_table(table_rows(topo), title)
         if check:
             results = _run_checks(network)
@@ -122,54 +124,65 @@ def up(topology_name, stack_name, detach, check):
         Console(network, lambda: _print_table(table_rows(topo), title))
 
 
-def _detach(topo, spec, check):
-    """Fork a daemon that builds and holds the network; print its table when it is ready."""
-    from .network import Network, table_rows
+def _title(topo, spec, run_id):
+    return f"{topo.name} with the {spec.name} stack — run {run_id}"
+
+
+def _detach(topology_name, stack_name, check):
+    """Fork a daemon that loads, builds and holds the network; report when it is ready.
+
+    The parent forks first thing, so that its own work (the table's imports)
+    overlaps the daemon's loading and building.
+    """
     read_end, write_end = os.pipe()
-    if os.fork():
-        os.close(write_end)
-        with os.fdopen(read_end) as pipe:
-            message = pipe.read()
-        if not message:
-            raise EnvironmentProblem("the background run died while starting")
-        report = json.loads(message)
-        if "error" in report:
-            click.echo(f"testbed: {report['error']}", err=True)
-            sys.exit(report["code"])
-        _print_table(table_rows(topo), f"{topo.name} with the {spec.name} stack — "
-                                       f"run {report['run']} (detached)")
-        if report.get("checks"):
-            _print_checks(report["checks"])
-        click.echo(f"Up in the background. `testbed exec NODE -- CMD` runs a command in a node; "
-                   f"`testbed down` stops it.")
-        if not all(r["ok"] for r in report.get("checks", [])):
-            sys.exit(1)
-        return
-    os.close(read_end)
-    os.setsid()
-    _serve(topo, spec, check, write_end)
+    if os.fork() == 0:
+        os.close(read_end)
+        os.setsid()
+        _serve(topology_name, stack_name, check, write_end)
+    os.close(write_end)
+    import rich.table  # noqa: F401  (warm while the daemon builds)
+    with os.fdopen(read_end) as pipe:
+        message = pipe.read()
+    if not message:
+        raise EnvironmentProblem("the background run died while starting")
+    report = json.loads(message)
+    if "error" in report:
+        click.echo(f"testbed: {report['error']}", err=True)
+        sys.exit(report["code"])
+    _print_table(report["table"], report["title"] + " (detached)")
+    if "checks" in report:
+        _print_checks(report["checks"])
+    click.echo("Up in the background. `testbed exec NODE -- CMD` runs a command in a node; "
+               "`testbed down` stops it.")
+    if not all(r["ok"] for r in report.get("checks", [])):
+        sys.exit(1)
 
 
-def _serve(topo, spec, check, ready_fd):
+def _serve(topology_name, stack_name, check, ready_fd):
     """The detached daemon: build, report on *ready_fd*, hold until SIGTERM, tear down."""
-    from .network import Network
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT, signal.SIGHUP})
-    network = Network(topo, spec)
-    with open(network.run.dir / "daemon.log", "w") as log:
-        os.dup2(log.fileno(), 1)
-        os.dup2(log.fileno(), 2)
-    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+    os.dup2(os.open(os.devnull, os.O_RDWR), 0)
+    network = None
     try:
+        topo, spec = _load(topology_name, stack_name)
+        from .network import Network, check_environment, table_rows
+        check_environment()
+        network = Network(topo, spec)
+        with open(network.run.dir / "daemon.log", "w") as log:
+            os.dup2(log.fileno(), 1)
+            os.dup2(log.fileno(), 2)
         network.start()
-        report = {"run": network.run.id}
+        report = {"run": network.run.id, "title": _title(topo, spec, network.run.id),
+                  "table": table_rows(topo)}
         if check:
             report["checks"] = _run_checks(network)
-    except TestbedError as exc:
-        os.write(ready_fd, json.dumps({"error": str(exc), "code": exc.exit_code}).encode())
-        os._exit(exc.exit_code)
     except BaseException as exc:  # the parent must hear of any failure
-        os.write(ready_fd, json.dumps({"error": f"start failed: {exc!r}", "code": 3}).encode())
-        os._exit(3)
+        code = exc.exit_code if isinstance(exc, TestbedError) else 3
+        text = str(exc) if isinstance(exc, TestbedError) else f"start failed: {exc!r}"
+        os.write(ready_fd, json.dumps({"error": text, "code": code}).encode())
+        if network is not None:
+            network.stop()
+        os._exit(code)
     os.write(ready_fd, json.dumps(report).encode())
     os.close(ready_fd)
     try:

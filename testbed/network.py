@@ -11,6 +11,7 @@ import os
 import shlex
 import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from mininet.link import Intf, Link
 from mininet.net import Mininet
@@ -24,6 +25,18 @@ from .errors import EnvironmentProblem
 SILENT = ("net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
 NO_DAD = ("net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0")
 BRIDGE_NO_NETFILTER = tuple(f"net.bridge.bridge-nf-call-{t}tables=0" for t in ("arp", "ip", "ip6"))
+
+
+def proc_writes(settings):
+    """Shell builtins writing "key=value" sysctls under /proc/sys (no process spawned).
+
+    Only for fixed keys: names holding a dot of their own (eth0.5) need ``sysctl``.
+    """
+    writes = []
+    for setting in settings:
+        key, _, value = setting.partition("=")
+        writes.append(f"echo {value} > /proc/sys/{key.replace('.', '/')}")
+    return " ; ".join(writes)
 
 
 class PresetIntf(Intf):
@@ -40,26 +53,26 @@ class PresetIntf(Intf):
 
 
 class VethLink(Link):
-    """A veth pair whose two ends get distinct interface indexes.
+    """A veth pair, created beforehand by ``veth_batch`` (one ``ip -batch`` per node).
 
-    The kernel handles a veth's carrier change at once only when the device's
-    index differs from its peer's (``linkwatch_urgent_event``); in fresh
-    namespaces both ends are usually index 2, and the change then waits up to
-    a second, during which the qdisc drops every packet.
+    Its two ends get distinct interface indexes: the kernel handles a veth's
+    carrier change at once only when the device's index differs from its
+    peer's (``linkwatch_urgent_event``); in fresh namespaces both ends are
+    usually index 2, and the change then waits up to a second, during which
+    the qdisc drops every packet.
     """
 
-    def __init__(self, node1, node2, index1, index2, **params):
-        self.indexes = (index1, index2)
-        super().__init__(node1, node2, **params)
+    def makeIntfPair(self, *args, **kwargs):
+        """Nothing to do: the pair exists already."""
 
-    def makeIntfPair(self, intfname1, intfname2, addr1=None, addr2=None,
-                     node1=None, node2=None, deleteIntfs=True):
-        """Create the pair from inside node1's namespace, the peer straight in node2's."""
-        out = node1.cmd(f"ip link add name {intfname1} address {addr1} index {self.indexes[0]} "
-                        f"type veth peer name {intfname2} address {addr2} "
-                        f"index {self.indexes[1]} netns {node2.pid}")
-        if out.strip():
-            raise EnvironmentProblem(f"cannot create veth {intfname1}-{intfname2}: {out.strip()}")
+
+def veth_batch(ends):
+    """``ip -batch`` lines creating veth pairs from inside the first end's namespace.
+
+    *ends* is a list of (name1, mac1, index1, name2, mac2, index2, peer pid).
+    """
+    return [f"link add name {n1} address {m1} index {i1} type veth peer name {n2} "
+            f"address {m2} index {i2} netns {pid}" for n1, m1, i1, n2, m2, i2, pid in ends]
 
 
 class TestbedNode(Host):
@@ -67,14 +80,28 @@ class TestbedNode(Host):
 
     def __init__(self, name, presets=(), **params):
         super().__init__(name, inNamespace=True, **params)
-        sysctls = f"sysctl -qw {' '.join(presets)} 2>/dev/null; " if presets else ""
-        self.cmd(sysctls + "ip link set dev lo up")
+        if presets:
+            self.cmd(proc_writes(presets))
 
     def run(self, script):
         """Run a shell script in the node; return (output, exit status of the last command)."""
-        out = self.cmd(f"{script} ; printf '\\n__rc=%d' $?")
-        body, _, rc = out.rpartition("__rc=")
-        return body.rstrip("\r\n").replace("\r\n", "\n"), int(rc.strip() or 1)
+        return finish(send({self: script}))[self]
+
+
+def send(scripts):
+    """Start {node: script} in every node's shell at once; finish() collects them."""
+    for node, script in scripts.items():
+        node.sendCmd(f"{script} ; printf '\\n__rc=%d' $?")
+    return list(scripts)
+
+
+def finish(nodes):
+    """Wait for the scripts send() started; {node: (output, exit status)}."""
+    results = {}
+    for node in nodes:
+        body, _, rc = node.waitOutput().rpartition("__rc=")
+        results[node] = body.rstrip("\r\n").replace("\r\n", "\n"), int(rc.strip() or 1)
+    return results
 
 
 class Bridge(Switch):
@@ -84,15 +111,19 @@ class Bridge(Switch):
         params.pop("inNamespace", None)
         super().__init__(name, dpid="1", inNamespace=True, **params)
         self.controlIntf = None
-        self.cmd("sysctl -qw " + " ".join(SILENT + BRIDGE_NO_NETFILTER) + " 2>/dev/null")
+        self.cmd(proc_writes(SILENT + BRIDGE_NO_NETFILTER) + " 2>/dev/null")
 
     def start(self, _controllers):
         """Create the bridge device and enslave every port."""
+        finish(send({self: self.start_script()}))
+
+    def start_script(self):
+        """The commands that create the bridge and enslave every port."""
         lines = ["ip link add name br0 type bridge stp_state 0 forward_delay 0 "
                  "mcast_snooping 0",
                  "ip link set dev br0 up"]
         lines += [f"ip link set dev {intf} master br0 up" for intf in self.intfList()]
-        self.cmd(" && ".join(lines))
+        return " && ".join(lines)
 
     def stop(self, deleteIntfs=True):
         """Stop the bridge; its namespace (and everything in it) goes with the shell."""
@@ -138,41 +169,75 @@ class Network:
 
     def _build(self):
         topo = self.topology
-        for node in topo.nodes.values():
-            if node.role == "switch":
-                self.net.addSwitch(node.name, cls=Bridge)
-            else:
-                self.net.addHost(node.name, cls=TestbedNode, ip=None,
-                                 presets=self._presets(node))
-        for number, (a, b) in enumerate(topo.links):
-            ia, ib = topo.interface(a), topo.interface(b)
-            self.net.addLink(ia.node, ib.node, cls=VethLink, index1=10 + 2 * number,
-                             index2=11 + 2 * number, intfName1=ia.name, intfName2=ib.name,
-                             addr1=ia.mac, addr2=ib.mac)
-        for node in self.net.switches:
-            node.start([])
-        for node in topo.nodes.values():
-            if node.role in ("tester", "host", "router"):
-                out, rc = self.net[node.name].run(configure_script(node))
-                if rc:
-                    raise EnvironmentProblem(f"could not configure node {node.name}: "
-                                             f"{out.strip() or f'exit {rc}'}")
+        self._add_nodes()
+        self._add_links()
+        scripts = {node: node.start_script() for node in self.net.switches}
+        scripts.update({self.net[node.name]: self._batch_command(node.name,
+                                                                 configure_batch(node),
+                                                                 configure_script(node))
+                        for node in topo.nodes.values()
+                        if node.role in ("tester", "host", "router")})
+        pending = send(scripts)          # the nodes configure themselves meanwhile
         if self.stack_spec is not None:
             self.dut = self.stack_spec.adapter(self.net[topo.dut.name], topo.dut,
                                                self.stack_spec, self.run)
             self.dut.start()
+        for node, (out, rc) in finish(pending).items():
+            if rc:
+                raise EnvironmentProblem(f"could not configure node {node.name}: "
+                                         f"{out.strip() or f'exit {rc}'}")
         self._wait_operational()
+
+    def _add_nodes(self):
+        """Start every node's shell at once, then register them in file order."""
+        def make(node):
+            if node.role == "switch":
+                return Bridge(node.name)
+            return TestbedNode(node.name, presets=self._presets(node))
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            made = list(pool.map(make, self.topology.nodes.values()))
+        for node in made:
+            (self.net.switches if isinstance(node, Bridge) else self.net.hosts).append(node)
+            self.net.nameToNode[node.name] = node
+
+    def _batch_command(self, name, lines, before=""):
+        """A command running *before*, then iproute2 *lines* in one process."""
+        path = self.run.dir / f"{name}.ip"
+        path.write_text("\n".join(lines) + "\n")
+        run = f"ip -force -batch {shlex.quote(str(path))}"
+        return f"{before} && {run}" if before else run
+
+    def _add_links(self):
+        """Create every veth pair (one batch per node, all nodes at once), then record them."""
+        topo, ends = self.topology, {}
+        for number, (a, b) in enumerate(topo.links):
+            ia, ib = topo.interface(a), topo.interface(b)
+            ends.setdefault(ia.node, []).append(
+                (ia.name, ia.mac, 10 + 2 * number, ib.name, ib.mac, 11 + 2 * number,
+                 self.net[ib.node].pid))
+        created = finish(send({self.net[node]: self._batch_command(f"{node}-links",
+                                                                   veth_batch(pairs))
+                               for node, pairs in ends.items()}))
+        for node, (out, rc) in created.items():
+            if rc:
+                raise EnvironmentProblem(f"cannot create the links of {node.name}: {out.strip()}")
+        for a, b in topo.links:
+            ia, ib = topo.interface(a), topo.interface(b)
+            self.net.addLink(ia.node, ib.node, cls=VethLink, intfName1=ia.name,
+                             intfName2=ib.name, addr1=ia.mac, addr2=ib.mac)
 
     def _wait_operational(self, timeout=2.0):
         """Wait until every veth end is operationally up (until then its qdisc drops)."""
+        scripts = {}
         for node in self.net.hosts:
             names = " ".join(shlex.quote(i.name) for i in node.intfList() if i.name != "lo")
-            if not names:
-                continue
-            script = (f"for _ in $(seq {int(timeout * 100)}); do ok=1; for i in {names}; do "
-                      "[ \"$(cat /sys/class/net/$i/operstate)\" = up ] || ok=0; done; "
-                      "[ $ok = 1 ] && break; sleep 0.01; done; [ $ok = 1 ]")
-            if node.run(script)[1]:
+            if names:
+                scripts[node] = (
+                    f"for _ in $(seq {int(timeout * 100)}); do ok=1; for i in {names}; do "
+                    "[ \"$(cat /sys/class/net/$i/operstate)\" = up ] || ok=0; done; "
+                    "[ $ok = 1 ] && break; sleep 0.01; done; [ $ok = 1 ]")
+        for node, (_, rc) in finish(send(scripts)).items():
+            if rc:
                 raise EnvironmentProblem(f"interfaces of {node.name} did not come up")
 
     def _presets(self, node):
@@ -209,7 +274,7 @@ class Network:
                         _hang_up(node)
             runstate.sweep(self.run.id, namespaces)
             self.run.remove()
-            self.net = None
+            self.net, self.dut = None, None
 
 
 def _hang_up(node):
@@ -222,37 +287,39 @@ def _hang_up(node):
 
 
 def configure_script(node):
-    """The shell script that gives a plain node (tester, host, router) its baseline."""
-    lines = []
+    """The commands before a plain node's (tester, host, router) iproute2 batch."""
+    writes = [f"{'net.ipv4.ip_forward' if f == 'ipv4' else 'net.ipv6.conf.all.forwarding'}="
+              f"{int(f in node.forwarding)}" for f in ("ipv4", "ipv6")]
+    # TX checksums computed in software, as a NIC would put them on the wire.
+    offload = [f"ethtool -K {shlex.quote(intf.name)} tx off >/dev/null"
+               for intf in node.interfaces.values()]
+    return " && ".join([*offload, proc_writes(writes)])
+
+
+def configure_batch(node):
+    """``ip -batch`` lines giving a plain node its links' state, addresses and routes."""
+    lines = ["link set dev lo up"]
     for intf in node.interfaces.values():
-        name = shlex.quote(intf.name)
-        lines.append(f"ethtool -K {name} tx off >/dev/null 2>&1")
         if node.role == "tester":
-            lines.append(f"ip link set dev {name} mtu {intf.mtu} promisc on up")
+            lines.append(f"link set dev {intf.name} mtu {intf.mtu} promisc on up")
             continue
-        lines.append(f"ip link set dev {name} mtu {intf.mtu} up")
+        lines.append(f"link set dev {intf.name} mtu {intf.mtu} up")
         if intf.ipv4:
-            lines.append(f"ip -4 addr add {intf.ipv4} dev {name}")
+            lines.append(f"addr add {intf.ipv4} dev {intf.name}")
         if intf.ipv6:
-            lines.append(f"ip -6 addr add {intf.ipv6} dev {name} nodad")
-    for family in ("ipv4", "ipv6"):
-        on = int(family in node.forwarding)
-        key = "net.ipv4.ip_forward" if family == "ipv4" else "net.ipv6.conf.all.forwarding"
-        lines.append(f"sysctl -qw {key}={on}")
-    for route in node.routes:
-        lines.append(route_command("add", route.destination, route.gateway, route.device))
-    return " && ".join(lines) if lines else "true"
+            lines.append(f"addr add {intf.ipv6} dev {intf.name} nodad")
+    lines += [route_args("add", r.destination, r.gateway, r.device) for r in node.routes]
+    return lines
 
 
-def route_command(verb, destination, gateway=None, device=None):
-    """An ``ip route`` command line for *verb* ("add"/"del")."""
-    family = "-4" if destination.version == 4 else "-6"
-    command = f"ip {family} route {verb} {destination}"
+def route_args(verb, destination, gateway=None, device=None):
+    """``route`` arguments of iproute2 for *verb* ("add"/"del"); the prefix sets the family."""
+    args = f"route {verb} {destination}"
     if gateway is not None:
-        command += f" via {gateway}"
+        args += f" via {gateway}"
     if device is not None:
-        command += f" dev {shlex.quote(device)}"
-    return command + " proto static"
+        args += f" dev {shlex.quote(device)}"
+    return args + " proto static"
 
 
 def table_rows(topology):

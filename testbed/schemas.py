@@ -1,10 +1,11 @@
 """JSON Schemas of the project's file formats, and validation with file:line errors."""
 
+import hashlib
 import json
 from functools import cache
 from importlib import resources
 
-from . import yamlsource
+from . import paths, yamlsource
 from .errors import InputError
 
 
@@ -16,11 +17,26 @@ def schema(kind):
 
 
 def validate(data, path, kind):
-    """Check *data* (loaded from *path*) against the schema of *kind*; raise InputError."""
+    """Check *data* (loaded from *path*) against the schema of *kind*; raise InputError.
+
+    Content that passed once is remembered by its digest (with the schema's),
+    in the runs' folder on tmpfs, so a repeated ``testbed up`` does not pay for
+    importing jsonschema again.
+    """
+    digest = hashlib.sha256(json.dumps([schema(kind), data], sort_keys=True,
+                                       default=str).encode()).hexdigest()
+    memo = paths.RUNS / "validated" / digest
+    if memo.exists():
+        return
     import jsonschema   # imported here: it is slow to import and only needed now
     validator = jsonschema.Draft202012Validator(schema(kind))
     error = jsonschema.exceptions.best_match(validator.iter_errors(data))
     if error is None:
+        try:
+            memo.parent.mkdir(parents=True, exist_ok=True)
+            memo.touch()
+        except OSError:
+            pass        # not root, or no /run: just validate again next time
         return
     where = list(error.absolute_path)
     message = _describe(error, where)

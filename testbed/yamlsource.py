@@ -33,6 +33,11 @@ class _Loader(yaml.SafeLoader):
     """SafeLoader building Located containers and refusing duplicate keys."""
 
 
+class _FastLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """The same on libyaml's parser (~8x faster); its error messages are vaguer,
+    so a file it rejects is parsed again by _Loader to report the problem."""
+
+
 def _mapping(loader, node):
     loader.flatten_mapping(node)
     result = LocatedDict()
@@ -67,10 +72,11 @@ def _number_unless_colons(loader, node):
     return loader.construct_yaml_float(node)
 
 
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _sequence)
-_Loader.add_constructor("tag:yaml.org,2002:int", _number_unless_colons)
-_Loader.add_constructor("tag:yaml.org,2002:float", _number_unless_colons)
+for _cls in (_Loader, _FastLoader):
+    _cls.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+    _cls.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _sequence)
+    _cls.add_constructor("tag:yaml.org,2002:int", _number_unless_colons)
+    _cls.add_constructor("tag:yaml.org,2002:float", _number_unless_colons)
 
 
 def load(path):
@@ -85,29 +91,46 @@ def load(path):
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text: byte 0x{raw[exc.start]:02x} cannot be decoded",
                          path, raw[:exc.start].count(b"\n") + 1) from None
-    last_line = max(1, len(text.splitlines()))
+    try:
+        return _parse(_FastLoader, text, path)
+    except yaml.YAMLError:
+        return _parse(_Loader, text, path)
+
+
+def _parse(loader_class, text, path):
+    """Parse *text* with *loader_class*.
+
+    The fast loader lets YAML errors through (``load`` then asks the
+    pure-Python loader); the pure-Python loader turns them into InputError.
+    """
     loader = None
     try:
-        loader = _Loader(text)   # the reader already rejects control characters here
+        loader = loader_class(text)   # the reader already rejects control characters here
         loader.name = str(path)
-        data = loader.get_single_data()
-    except yaml.reader.ReaderError as exc:
-        raise InputError(f"bad YAML: unacceptable character #x{exc.character:04x}", path,
-                         text[:exc.position].count("\n") + 1) from None
-    except yaml.MarkedYAMLError as exc:
+        return loader.get_single_data()
+    except yaml.YAMLError as exc:
+        if loader_class is not _Loader:
+            raise
+        raise _input_error(exc, text, path) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
+def _input_error(exc, text, path):
+    """The InputError for a YAML error of the pure-Python loader."""
+    if isinstance(exc, yaml.reader.ReaderError):
+        return InputError(f"bad YAML: unacceptable character #x{exc.character:04x}", path,
+                          text[:exc.position].count("\n") + 1)
+    if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
         if exc.problem and exc.context and exc.context_mark:
             problem += f" ({exc.context} on line {exc.context_mark.line + 1})"
         # A problem found at the end of the stream is reported on the last line, not past it.
-        line = min(mark.line + 1, last_line) if mark else None
-        raise InputError(f"bad YAML: {problem}", path, line) from None
-    except yaml.YAMLError as exc:
-        raise InputError(f"bad YAML: {' '.join(str(exc).split())}", path) from None
-    finally:
-        if loader is not None:
-            loader.dispose()
-    return data
+        line = min(mark.line + 1, max(1, len(text.splitlines()))) if mark else None
+        return InputError(f"bad YAML: {problem}", path, line)
+    return InputError(f"bad YAML: {' '.join(str(exc).split())}", path)
 
 
 def line_at(data, path):

@@ -9,7 +9,7 @@ import sys
 import time
 
 from ..errors import ControlError, InputError
-from ..network import NO_DAD, route_command
+from ..network import NO_DAD, route_args
 from .contract import Capability, Datagram, Dut, Neighbor, PingReply, PingResult, family_of
 
 _KNOB = re.compile(r"^[A-Za-z0-9_.\-/]+$")
@@ -47,34 +47,34 @@ class LinuxDut(Dut):
 
     # -- helpers ---------------------------------------------------------
 
-    def _batch(self, family, lines, what):
-        """Run iproute2 commands in one process (``ip -4|-6 -batch``)."""
-        if not lines:
-            return
+    def _batch(self, family, lines):
+        """A command running iproute2 *lines* in one process (``ip -4|-6 -batch``)."""
         path = self.run.dir / f"dut-{family}.ip"
         path.write_text("\n".join(lines) + "\n")
         flag = "-4" if family == "ipv4" else "-6"
-        self.shell(f"ip {flag} -force -batch {shlex.quote(str(path))}", what)
+        return f"ip {flag} -force -batch {shlex.quote(str(path))}"
 
     def _baseline_sysctls(self):
         settings = {FORWARDING_KNOB[f]: int(f in self.baseline.forwarding) for f in FORWARDING_KNOB}
         settings.update({_sysctl_name(k): v for k, v in self.manifest.sysctl.items()})
         return settings
 
+    @staticmethod
+    def _sysctl_command(settings):
+        pairs = " ".join(shlex.quote(f"{k}={v}") for k, v in settings.items())
+        return f"sysctl -qw {pairs}"
+
     def _write_sysctls(self, settings):
-        if settings:
-            pairs = " ".join(shlex.quote(f"{k}={v}") for k, v in settings.items())
-            self.shell(f"sysctl -qw {pairs}", "setting sysctls")
+        self.shell(self._sysctl_command(settings), "setting sysctls")
 
     # -- lifecycle -------------------------------------------------------
 
     def start(self):
         """Give the DUT its baseline interfaces, addresses, routes and sysctls; run setup."""
-        prepare = []
-        for intf in self.baseline.interfaces.values():
-            prepare.append(f"ethtool -K {shlex.quote(intf.name)} tx off >/dev/null 2>&1")
-        self.shell(" ; ".join(prepare) or "true", "preparing interfaces")
-        self._restore(present={})
+        # TX checksums computed in software, as a NIC would put them on the wire.
+        prepare = [f"ethtool -K {shlex.quote(intf.name)} tx off >/dev/null"
+                   for intf in self.baseline.interfaces.values()]
+        self._restore(present={}, first=prepare)
         for command in self.manifest.setup:
             self.shell(command, f"setup command {command!r}")
 
@@ -99,7 +99,8 @@ class LinuxDut(Dut):
         present = json.loads(self.shell("ip -j addr show", "reading addresses") or "[]")
         self._restore({entry["ifname"]: entry for entry in present})
 
-    def _restore(self, present):
+    def _restore(self, present, first=()):
+        """Bring addresses, routes, neighbours and sysctls to the baseline in one round trip."""
         lines = {"ipv4": [], "ipv6": []}
         for intf in self.baseline.interfaces.values():
             now = present.get(intf.name, {})
@@ -118,15 +119,15 @@ class LinuxDut(Dut):
             lines[family] += ["route flush proto static", "route flush proto boot",
                               "route flush cache"]
         lines["ipv6"].append("route flush proto ra")
+        lines["ipv4"].insert(0, "link set dev lo up")
         for route in self.baseline.routes:
             lines[route.family].append(
-                route_command("add", route.destination, route.gateway, route.device)
-                .split(" ", 2)[2])
+                route_args("add", route.destination, route.gateway, route.device))
         lines["ipv4"].append("neigh flush all nud all")
         lines["ipv6"].append("neigh flush all nud all")
-        for family in ("ipv4", "ipv6"):
-            self._batch(family, lines[family], "restoring the baseline")
-        self._write_sysctls({**self._knob_originals, **self._baseline_sysctls()})
+        commands = [*first, self._batch("ipv4", lines["ipv4"]), self._batch("ipv6", lines["ipv6"]),
+                    self._sysctl_command({**self._knob_originals, **self._baseline_sysctls()})]
+        self.shell(" && ".join(commands), "restoring the baseline")
         self._knob_originals.clear()
 
     # -- contract hooks --------------------------------------------------
@@ -146,10 +147,11 @@ class LinuxDut(Dut):
         self.shell(f"ip addr del {address} dev {shlex.quote(interface)}", "removing an address")
 
     def _add_route(self, destination, gateway, interface):
-        self.shell(route_command("add", destination, gateway, interface), "adding a route")
+        self.shell(f"ip {route_args('add', destination, gateway, interface)}", "adding a route")
 
     def _remove_route(self, destination, gateway, interface):
-        self.shell(route_command("del", destination, gateway, interface), "removing a route")
+        self.shell(f"ip {route_args('del', destination, gateway, interface)}",
+                   "removing a route")
 
     def _neighbors(self, interface):
         dev = f" dev {shlex.quote(interface)}" if interface else ""
