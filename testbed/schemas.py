@@ -56,6 +56,6 @@ def _describe(error, where):
         return f"{place}: {error.message.replace('Additional properties', 'unknown key(s)')}"
     if error.validator == "pattern" and where and where[0] == "links":
         return f"{place}: {error.instance!r} is not an endpoint of the form node:ifname"
-    if error.validator == "propertyNames":
+    if "propertyNames" in error.relative_schema_path:
         return f"{place}: bad name {error.instance!r}"
     return f"{place}: {error.message}"
