@@ -15,7 +15,10 @@ dut COMMAND — drive the device under test through its stack's control contract
   dut neigh [show [IF]]                 dut neigh flush [IF]      dut neigh add IF ADDRESS MAC
   dut forwarding ipv4|ipv6 on|off       dut knob NAME [VALUE]     (Linux: sysctl names)
   dut ping DEST [count N] [size N] [ttl N] [df]
-  dut udp send DEST PORT TEXT           dut udp listen PORT SECONDS"""
+  dut udp send DEST PORT TEXT           dut udp listen PORT SECONDS
+Anything else (dut ip route, dut nstat) runs as a shell command in the DUT's namespace."""
+CONTRACT_VERBS = {"caps", "alive", "reset", "link", "mtu", "addr", "route", "neigh",
+                  "forwarding", "knob", "ping", "udp"}
 
 
 class Console(CLI):
@@ -32,10 +35,16 @@ class Console(CLI):
         self.table()
 
     def do_dut(self, line):
-        """Drive the DUT through its stack's control contract; `dut help` lists the commands."""
+        """Drive the DUT through its stack's control contract; `dut help` lists the commands.
+
+        Anything else runs as a shell command in the DUT's namespace, as for any node.
+        """
         words = shlex.split(line)
         if not words or words[0] == "help":
             print(DUT_HELP)
+            return
+        if words[0] not in CONTRACT_VERBS:
+            self.default(f"{self.network.topology.dut.name} {line}")
             return
         try:
             result = self._dut(self.network.dut, words)
