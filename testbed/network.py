@@ -10,7 +10,6 @@ run must leave the host as it found it.
 import os
 import shlex
 import signal
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 from mininet.link import Intf, Link
@@ -347,13 +346,3 @@ def check_environment():
                for d in os.environ.get("PATH", "/usr/bin").split(":")):
         raise EnvironmentProblem("Mininet's mnexec is missing: run scripts/setup "
                                  "(it installs Debian's mininet package)")
-
-
-def wait_until(predicate, timeout, interval=0.01):
-    """Poll *predicate* until true or *timeout* seconds pass; return its last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() >= deadline:
-            return value
-        time.sleep(interval)

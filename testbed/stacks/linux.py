@@ -110,7 +110,7 @@ class LinuxDut(Dut):
                     if a.get("scope") != "link"}
             for family, flag in (("ipv4", ""), ("ipv6", " nodad")):
                 want = intf.address(family)
-                for text, info in have.items():
+                for text in have:
                     if family_of(text) == family and text != str(want):
                         lines[family].append(f"addr del {text} dev {intf.name}")
                 if want is not None and str(want) not in have:
