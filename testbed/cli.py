@@ -1,7 +1,7 @@
 """The ``testbed`` command.
 
 Exit codes: 0 ok, 1 checks failed, 2 bad usage or input, 3 environment
-problem (not root, Mininet missing), 130 interrupted.
+problem (not root, Mininet missing), 130 Ctrl-C, 128+N ended by signal N.
 """
 
 import json
@@ -82,9 +82,12 @@ def _run_checks(network):
 
 
 def _stop_on_signals():
-    """Make SIGTERM and SIGHUP unwind like Ctrl-C, so teardown runs."""
+    """Make SIGTERM and SIGHUP unwind the stack (so teardown runs) and exit 128+signal.
+
+    Not as KeyboardInterrupt: Mininet's console catches that and carries on.
+    """
     def handler(signum, _frame):
-        raise KeyboardInterrupt(signal.Signals(signum).name)
+        raise SystemExit(128 + signum)
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, handler)
 
@@ -167,11 +170,13 @@ def _serve(topology_name, stack_name, check, ready_fd):
         topo, spec = _load(topology_name, stack_name)
         from .network import Network, check_environment, table_rows
         check_environment()
+        os.dup2(0, 1)
+        os.dup2(0, 2)
         network = Network(topo, spec)
+        network.start()
         with open(network.run.dir / "daemon.log", "w") as log:
             os.dup2(log.fileno(), 1)
             os.dup2(log.fileno(), 2)
-        network.start()
         report = {"run": network.run.id, "title": _title(topo, spec, network.run.id),
                   "table": table_rows(topo)}
         if check:

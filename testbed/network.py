@@ -10,7 +10,9 @@ run must leave the host as it found it.
 import os
 import shlex
 import signal
+import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 from mininet.link import Intf, Link
 from mininet.net import Mininet
@@ -136,10 +138,9 @@ class Network:
     also sweeps any process left in the run's namespaces.
     """
 
-    def __init__(self, topology, stack=None, run=None):
+    def __init__(self, topology, stack=None):
         self.topology, self.stack_spec = topology, stack
-        self.run = run or runstate.Run.create(topology.name, stack.name if stack else None)
-        self.net, self.dut = None, None
+        self.run, self.net, self.dut = None, None, None
 
     def __enter__(self):
         self.start()
@@ -155,16 +156,18 @@ class Network:
     def start(self):
         """Build namespaces and links, configure every node, start the DUT's stack."""
         check_environment()
-        os.environ[runstate.MARKER] = self.run.id
-        Mininet.inited = True   # skip Mininet.init(): it rewrites host sysctls
-        self.net = Mininet(topo=None, build=False, controller=None, ipBase="198.18.0.0/15",
-                           intf=PresetIntf, waitConnected=False)
         try:
+            self.run = runstate.Run.create(self.topology.name,
+                                           self.stack_spec.name if self.stack_spec else None)
+            os.environ[runstate.MARKER] = self.run.id
+            Mininet.inited = True   # skip Mininet.init(): it rewrites host sysctls
+            self.net = Mininet(topo=None, build=False, controller=None,
+                               ipBase="198.18.0.0/15", intf=PresetIntf, waitConnected=False)
             self._build()
-        except BaseException:
+            self.run.save(self.describe())
+        except BaseException:   # Ctrl-C included: take down whatever exists
             self.stop()
             raise
-        self.run.save(self.describe())
 
     def _build(self):
         topo = self.topology
@@ -260,20 +263,38 @@ class Network:
         }
 
     def stop(self):
-        """Stop the stack, end every node, and sweep the run's namespaces."""
-        try:
-            if self.dut is not None:
-                self.dut.stop()
-        finally:
-            namespaces = runstate.namespaces_of(
-                n.pid for n in (self.net.nameToNode.values() if self.net else ()))
-            if self.net is not None:
-                for node in self.net.nameToNode.values():
+        """Stop the stack, end every node, and sweep the run's namespaces.
+
+        Ctrl-C and termination signals wait until this is done.
+        """
+        with _signals_held():
+            try:
+                if self.dut is not None:
+                    self.dut.stop()
+            finally:
+                nodes = list(self.net.nameToNode.values()) if self.net else []
+                namespaces = runstate.namespaces_of(n.pid for n in nodes)
+                for node in nodes:
                     if node.shell:
                         _hang_up(node)
-            runstate.sweep(self.run.id, namespaces)
-            self.run.remove()
-            self.net, self.dut = None, None
+                if self.run is not None:
+                    runstate.sweep(self.run.id, namespaces)
+                    self.run.remove()
+                self.net, self.dut = None, None
+
+
+@contextmanager
+def _signals_held():
+    """Hold SIGINT, SIGTERM and SIGHUP (main thread) until the body is done."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _hang_up(node):

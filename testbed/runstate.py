@@ -44,8 +44,13 @@ class Run:
         directory = paths.RUNS / run_id
         directory.mkdir(parents=True, mode=0o700)
         run = cls(run_id, directory)
-        run._write({"id": run_id, "owner": os.getpid(), "owner_start": _start_time(os.getpid()),
-                    "topology": topology, "stack": stack, "created": time.time()})
+        try:
+            run._write({"id": run_id, "owner": os.getpid(),
+                        "owner_start": _start_time(os.getpid()),
+                        "topology": topology, "stack": stack, "created": time.time()})
+        except BaseException:
+            run.remove()
+            raise
         return run
 
     @classmethod

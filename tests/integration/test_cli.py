@@ -107,11 +107,40 @@ def test_interactive_up_tears_down_on_signal_or_exit(how, no_leftovers):
         assert line, seen
         seen += line
     if how == "SIGTERM":
+        process.stdin.write("dut caps\n")      # be sure the console is reading
+        process.stdin.flush()
+        while "addresses" not in process.stdout.readline():
+            pass
         process.send_signal(signal.SIGTERM)
     else:
         process.stdin.write("dut ping 198.18.1.10 count 1\nexit\n")
         process.stdin.flush()
     process.wait(timeout=20)
-    assert process.returncode == (130 if how == "SIGTERM" else 0)
+    assert process.returncode == (128 + signal.SIGTERM if how == "SIGTERM" else 0)
     assert not [r for r in runstate.Run.all()
                 if r.state.get("owner") == process.pid]
+
+
+def test_failing_stack_setup_reports_and_leaves_nothing(tmp_path, no_leftovers):
+    manifest = tmp_path / "broken.yaml"
+    manifest.write_text("name: broken\nadapter: linux\nsetup:\n  - ip link set dev nosuch up\n")
+    result = run_testbed("up", "topology-3", "--stack", str(manifest), "--check")
+    assert result.returncode == 1
+    assert "setup command 'ip link set dev nosuch up' failed" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.03, 0.1, 0.3])
+def test_ctrl_c_at_any_moment_leaves_nothing(delay, no_leftovers):
+    """SIGINT while building, configuring or checking: exit 130 (or 0 if it had finished)."""
+    process = subprocess.Popen([*TESTBED, "up", "topology-3", "--check"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 10
+    while not any(r.state.get("owner") == process.pid for r in runstate.Run.all()):
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.002)
+    time.sleep(delay)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode in (0, 130), err
+    assert "Traceback" not in err
