@@ -104,32 +104,25 @@ class Checker:
         return Port(self.network[intf.node].pid, intf.name)
 
     def _arp(self, port, intf, identity, target):
-        from scapy.layers.l2 import ARP, Ether
-        port.send(Ether(src=identity.mac, dst="ff:ff:ff:ff:ff:ff") /
-                  ARP(op=1, hwsrc=identity.mac, psrc=str(identity.ipv4.ip),
-                      pdst=str(target.ipv4.ip)))
-        reply = port.expect(lambda f: ARP in f and f[ARP].op == 2
-                            and f[ARP].psrc == str(target.ipv4.ip)
-                            and f[ARP].pdst == str(identity.ipv4.ip), timeout=1.0)
+        from scapy.layers.l2 import ARP
+        reply = self._resolve(port, identity, target, "ipv4")
         name = f"{intf.ref} {identity.name}: ARP for DUT {target.ipv4.ip}"
         if reply is None:
             return CheckResult(name, False, "no ARP reply within 1 s")
-        ok = reply[ARP].hwsrc == target.mac
+        ok = reply[ARP].hwsrc == target.mac and reply[ARP].pdst == str(identity.ipv4.ip)
         return CheckResult(name, ok, "" if ok else f"reply carried MAC {reply[ARP].hwsrc}")
 
     def _ndp(self, port, intf, identity, target):
-        from scapy.layers.inet6 import (ICMPv6ND_NA, ICMPv6ND_NS, ICMPv6NDOptSrcLLAddr, IPv6,
-                                        in6_getnsma, in6_getnsmac)
-        from scapy.layers.l2 import Ether
-        from socket import AF_INET6, inet_pton
-        group = in6_getnsma(inet_pton(AF_INET6, str(target.ipv6.ip)))
-        port.send(Ether(src=identity.mac, dst=in6_getnsmac(group)) /
-                  IPv6(src=str(identity.ipv6.ip), dst=_ntop6(group), hlim=255) /
-                  ICMPv6ND_NS(tgt=str(target.ipv6.ip)) / ICMPv6NDOptSrcLLAddr(lladdr=identity.mac))
-        reply = port.expect(lambda f: ICMPv6ND_NA in f
-                            and f[ICMPv6ND_NA].tgt == str(target.ipv6.ip), timeout=1.0)
+        reply = self._resolve(port, identity, target, "ipv6")
         name = f"{intf.ref} {identity.name}: NDP for DUT {target.ipv6.ip}"
         return CheckResult(name, reply is not None, "" if reply else "no Neighbor Advertisement")
+
+    @staticmethod
+    def _resolve(port, identity, target, family):
+        from .packets import resolution_probe
+        stimulus, match = resolution_probe(identity, target, family)
+        port.send(stimulus)
+        return port.expect(match, timeout=1.0)
 
     def check_ping(self, **args):
         """``ping: {from, to}``: node *from* reaches interface *to* (routed), both families."""
@@ -226,8 +219,3 @@ def _snmp(text, counter):
         if match:
             return int(match[1])
     return 0
-
-
-def _ntop6(packed):
-    from socket import AF_INET6, inet_ntop
-    return inet_ntop(AF_INET6, packed)

@@ -276,9 +276,109 @@ def clean(include_live):
         click.echo("nothing to clean")
 
 
+@main.command()
+@click.argument("selectors", nargs=-1, metavar="[SUITE|ID]...")
+@click.option("--stack", "stack_name", default="linux", show_default=True,
+              help="A stack name (see `testbed stacks`) or a path to a manifest.")
+@click.option("--topology", "topology_name",
+              help="Run the tests on this topology instead of their own.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Where results.jsonl, junit.xml, summary.md and pcap/ go.")
+@click.option("--silence", type=click.FloatRange(0.01, 30),
+              help="Seconds to wait for silence (default: 20x the DUT's measured answer time, "
+                   "0.1-1 s).")
+def run(selectors, stack_name, topology_name, out_dir, silence):
+    """Run conformance tests (all, or the given suites and test ids) against a stack.
+
+    Exit 0 if every selected test passed, 1 if any did not.
+    """
+    from pathlib import Path
+    from . import report, scenario, stacks
+    tests = scenario.select(scenario.load_all(), selectors)
+    if topology_name:
+        tests = scenario.retarget(tests, topology_name)
+    spec = stacks.load(stack_name)
+    from .engine import Runner
+    from .network import check_environment
+    check_environment()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    results_file = report.ResultsFile(out / "results.jsonl")
+    _stop_on_signals()
+    with _progress(len(tests)) as progress:
+        def on_result(result):
+            results_file.add(result)
+            progress(result)
+        try:
+            results = Runner(spec, out, silence, on_result).run(tests)
+        finally:
+            results_file.close()
+    report.write_junit(results, out / "junit.xml")
+    report.write_summary(results, out / "summary.md")
+    _print_summary(results, out)
+    if any(r.verdict != "pass" for r in results):
+        sys.exit(1)
+
+
+def _progress(total):
+    """A context manager yielding a callback that shows each finished test."""
+    from contextlib import contextmanager
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    @contextmanager
+    def live():
+        if not sys.stdout.isatty():
+            yield lambda r: click.echo(f"{r.verdict:<12} {r.id:<12} {r.title}"
+                                       + (f" — {r.reason}" if r.reason else ""))
+            return
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      console=_console()) as bar:
+            task = bar.add_task("running", total=total)
+
+            def advance(result):
+                if result.verdict != "pass":
+                    bar.console.print(f"[yellow]{result.verdict:<12}[/yellow] {result.id} "
+                                      f"{result.title} — {result.reason}")
+                bar.update(task, advance=1, description=f"{result.suite} {result.id}")
+            yield advance
+    return live()
+
+
+def _print_summary(results, out):
+    from rich.table import Table
+    from . import report
+    header, rows = report.summary_rows(results)
+    table = Table(title="#pass/#total", title_justify="left")
+    for column in header:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row)
+    _console().print(table)
+    passed = sum(r.verdict == "pass" for r in results)
+    click.echo(f"details: {out}/summary.md, results.jsonl, junit.xml, pcap/")
+    click.echo(f"{passed} passed, {len(results) - passed} failed")
+
+
 @main.group(name="list")
 def list_():
     """List what the test bed ships."""
+
+
+@list_.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def scenarios(as_json):
+    """The conformance tests in scenarios/, with their RFC references."""
+    from . import scenario
+    tests = scenario.load_all()
+    if as_json:
+        click.echo(json.dumps([t.metadata() for t in tests], indent=1))
+        return
+    for test in tests:
+        click.echo(f"{test.id:<13} {test.classification:<10} {test.reference:<40} {test.title}")
+    by_suite = {}
+    for test in tests:
+        by_suite[test.suite] = by_suite.get(test.suite, 0) + 1
+    click.echo(", ".join(f"{suite}: {n}" for suite, n in by_suite.items()))
 
 
 @list_.command()

@@ -49,6 +49,9 @@ def _mapping(loader, node):
                 else type(key).__name__
             raise InputError(f"a mapping key must be a plain value, not {kind}",
                              loader.name, key_node.start_mark.line + 1)
+        if isinstance(key, bool):
+            raise InputError(f"the key {key_node.value!r} is read by YAML as {key}; quote it "
+                             "if a word was meant", loader.name, key_node.start_mark.line + 1)
         if key in result:
             raise InputError(f"duplicate key {key!r}", loader.name, key_node.start_mark.line + 1)
         result[key] = loader.construct_object(value_node, deep=True)

@@ -1,0 +1,176 @@
+"""Scenario files: conformance tests as data (``scenarios/<suite>/*.yaml``).
+
+Files are loaded safely, checked against ``scenario.schema.json`` and then
+for meaning — unique ids, known layers, resolvable ``$`` references, known
+identities and contract operations — so that a malformed file fails at load
+time with one ``file:line: problem`` message, never during a run.
+"""
+
+import dataclasses
+import inspect
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import packets, paths, schemas, topology, yamlsource
+from .errors import InputError
+from .stacks.contract import Dut
+
+SUITES = ("ARP", "IPv4", "ICMPv4", "IPv4-GW", "IPv6", "ICMPv6", "IPv6-NDP")
+OPERATIONS = {name: inspect.signature(getattr(Dut, name))
+              for name in ("set_link", "set_mtu", "add_address", "remove_address", "add_route",
+                           "remove_route", "add_neighbor", "flush_neighbors", "set_forwarding",
+                           "set_knob", "ping", "send_udp")}
+
+
+@dataclass
+class Test:
+    """One conformance test: what it claims, how the DUT is set up, and its steps."""
+
+    id: str
+    suite: str
+    title: str
+    rfc: int
+    section: str
+    classification: str
+    topology: str
+    role: str
+    steps: list
+    setup: list = field(default_factory=list)
+    resolve: bool = True
+    description: str = ""
+    page: int | None = None
+    source: str = ""
+
+    @property
+    def reference(self):
+        """ "RFC 826, Packet Reception, p.5"."""
+        text = f"RFC {self.rfc}, {self.section}"
+        return text + (f", p.{self.page}" if self.page else "")
+
+    def metadata(self):
+        """What `testbed list scenarios --json` and results.jsonl carry."""
+        return {"id": self.id, "suite": self.suite, "title": self.title,
+                "reference": self.reference, "classification": self.classification,
+                "topology": self.topology, "role": self.role, "source": self.source}
+
+
+def load_file(path, known_ids=None):
+    """The tests of one scenario file."""
+    data = yamlsource.load(path)
+    if not isinstance(data, dict):
+        raise InputError("a scenario file must be a mapping with suite and tests", path, 1)
+    schemas.validate(data, path, "scenario")
+    tests = []
+    known_ids = {} if known_ids is None else known_ids
+    for index, spec in enumerate(data["tests"]):
+        where = ["tests", index]
+
+        def fail(message, *more, _where=where):
+            raise InputError(message, path, yamlsource.line_at(data, [*_where, *more]))
+
+        if spec["id"] in known_ids:
+            fail(f"duplicate test id {spec['id']} (also in {known_ids[spec['id']]})", "id")
+        known_ids[spec["id"]] = f"{path}:{yamlsource.line_at(data, [*where, 'id'])}"
+        topo_name = spec.get("topology", data.get("topology"))
+        role = spec.get("role", data.get("role"))
+        if topo_name is None or role is None:
+            fail("a test needs a topology and a role (in the test or at the top of the file)")
+        try:
+            topo = topology.load(topo_name).conformance_view()
+        except InputError as exc:
+            fail(f"topology {topo_name!r}: {exc.detail}", "topology")
+        refs = packets.References(topo)
+        _check_operations(spec.get("setup", []), fail, ("setup",))
+        _check_steps(spec["steps"], topo, refs, fail, ("steps",))
+        reference = spec["reference"]
+        tests.append(Test(
+            id=spec["id"], suite=data["suite"], title=spec["title"], rfc=reference["rfc"],
+            section=reference["section"], page=reference.get("page"),
+            classification=spec["classification"], topology=topo_name, role=role,
+            steps=spec["steps"], setup=spec.get("setup", []), resolve=spec.get("resolve", True),
+            description=spec.get("description", "").strip(),
+            source=f"{path}:{yamlsource.line_at(data, [*where, 'id'])}"))
+    return tests
+
+
+def _check_operations(operations, fail, where):
+    for index, operation in enumerate(operations):
+        (name, args), = operation.items()
+        try:
+            OPERATIONS[name].bind(None, **(args or {}))
+        except TypeError as exc:
+            fail(f"{name}: {exc}", *where, index, name)
+
+
+def _check_steps(steps, topo, refs, fail, where):
+    for index, step in enumerate(steps):
+        (kind, body), = step.items()
+        here = (*where, index, kind)
+        if kind == "dut":
+            _check_operations([body], fail, (*where, index))
+            _check_refs(body, refs, fail, here)
+            continue
+        if kind in ("wait", "resolve"):
+            continue
+        port = body.get("from") or body.get("at")
+        if port not in topo.identities and port not in _tester_ports(topo):
+            fail(f"{kind}: {port!r} is neither an identity nor a tester port of "
+                 f"{topo.name} (identities: {', '.join(sorted(topo.identities))})", *here)
+        for layer_index, layer in enumerate(body["packet"]):
+            (name, fields), = layer.items()
+            if name not in packets.LAYERS:
+                fail(f"unknown packet layer {name!r}", *here, "packet", layer_index)
+            _check_refs(fields, refs, fail, (*here, "packet", layer_index))
+        if kind == "expect_none":
+            _check_steps(body["control"], topo, refs, fail, (*here, "control"))
+
+
+def _check_refs(value, refs, fail, where):
+    try:
+        refs.resolve(value)
+    except KeyError as exc:
+        fail(exc.args[0], *where)
+
+
+def _tester_ports(topo):
+    return {i.ref for n in topo.nodes_with_role("tester") for i in n.interfaces.values()}
+
+
+def load_all(directory=None):
+    """Every test under ``scenarios/`` (sorted by file, then file order)."""
+    directory = Path(directory or paths.SCENARIOS)
+    tests, known = [], {}
+    for path in sorted(directory.glob("*/*.yaml")):
+        tests.extend(load_file(path, known))
+    return tests
+
+
+def select(tests, selectors):
+    """Tests whose suite or id matches one of *selectors* (all if none); unknown ones are an error."""
+    if not selectors:
+        return tests
+    chosen, unknown = [], []
+    for selector in selectors:
+        hits = [t for t in tests if selector.lower() in (t.suite.lower(), t.id.lower())
+                or t.id.lower().startswith(selector.lower() + ".")]
+        if not hits:
+            unknown.append(selector)
+        chosen.extend(t for t in hits if t not in chosen)
+    if unknown:
+        raise InputError(f"no suite or test {', '.join(unknown)} (suites: {', '.join(SUITES)})")
+    return chosen
+
+
+def retarget(tests, topology_name):
+    """The tests set to run on another topology, which must offer every identity and
+    reference they use."""
+    topo = topology.load(topology_name).conformance_view()
+    refs = packets.References(topo)
+    moved = []
+    for test in tests:
+        def fail(message, *_where, test=test):
+            raise InputError(f"{test.id} cannot run on {topo.name}: {message}")
+        _check_steps(test.steps, topo, refs, fail, ())
+        _check_refs(test.setup, refs, fail, ())
+        moved.append(dataclasses.replace(test, topology=topology_name))
+    return moved
