@@ -137,6 +137,9 @@ class Capture:
                     data, address = sock.recvfrom(65535)
                 except BlockingIOError:
                     continue
+                except OSError:         # the interface went away (its peer's namespace died)
+                    del by_socket[sock]
+                    continue
                 if address[2] == PACKET_OUTGOING:
                     continue
                 frame = Frame(time.time(), by_socket[sock], data)

@@ -8,9 +8,11 @@ run must leave the host as it found it.
 """
 
 import os
+import select
 import shlex
 import signal
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
@@ -26,6 +28,18 @@ from .errors import EnvironmentProblem
 SILENT = ("net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
 NO_DAD = ("net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0")
 BRIDGE_NO_NETFILTER = tuple(f"net.bridge.bridge-nf-call-{t}tables=0" for t in ("arp", "ip", "ip6"))
+# A new namespace copies the host's IPv4 interface settings (net.core.
+# devconf_inherit_init_net=0), so a host with, say, rp_filter=2 would change
+# verdicts. Nodes start instead from the kernel's own defaults (devinet.c).
+_IPV4_DEFAULTS = {"rp_filter": 0, "accept_redirects": 1, "secure_redirects": 1,
+                  "send_redirects": 1, "shared_media": 1, "accept_local": 0,
+                  "route_localnet": 0, "log_martians": 0, "proxy_arp": 0, "arp_filter": 0,
+                  "arp_ignore": 0, "arp_announce": 0, "arp_accept": 0, "arp_notify": 0,
+                  "drop_gratuitous_arp": 0}
+KERNEL_DEFAULTS = tuple(
+    f"net.ipv4.conf.{scope}.{key}={value}" for scope in ("all", "default")
+    for key, value in _IPV4_DEFAULTS.items()) + (
+    "net.ipv4.conf.all.accept_source_route=0", "net.ipv4.conf.default.accept_source_route=1")
 
 
 def proc_writes(settings):
@@ -84,25 +98,64 @@ class TestbedNode(Host):
         if presets:
             self.cmd(proc_writes(presets))
 
-    def run(self, script):
+    def run(self, script, timeout=60.0):
         """Run a shell script in the node; return (output, exit status of the last command)."""
-        return finish(send({self: script}))[self]
+        return finish(send({self: script}), timeout)[self]
 
 
 def send(scripts):
     """Start {node: script} in every node's shell at once; finish() collects them."""
     for node, script in scripts.items():
+        if node.shell is None or node.shell.poll() is not None:
+            raise NodeGone(f"node {node.name}: its shell has died")
+        if node.waiting:
+            raise NodeGone(f"node {node.name}: still busy with a command that never finished")
         node.sendCmd(f"{script} ; printf '\\n__rc=%d' $?")
     return list(scripts)
 
 
-def finish(nodes):
-    """Wait for the scripts send() started; {node: (output, exit status)}."""
-    results = {}
+PROMPT = chr(127)   # Mininet's shells print it as their prompt
+
+
+class NodeGone(EnvironmentProblem):
+    """A node's shell died or stopped answering (for the DUT: it crashed)."""
+
+
+def finish(nodes, timeout=60.0):
+    """Wait for the scripts send() started; {node: (output, exit status)}.
+
+    Mininet would wait forever on a shell that died (it keeps the pty's other
+    end open), so the shell process is watched while waiting; a dead or
+    silent one raises NodeGone.
+    """
+    results, deadline = {}, time.monotonic() + timeout
     for node in nodes:
-        body, _, rc = node.waitOutput().rpartition("__rc=")
+        body, _, rc = _until_prompt(node, deadline, timeout).rpartition("__rc=")
         results[node] = body.rstrip("\r\n").replace("\r\n", "\n"), int(rc.strip() or 1)
     return results
+
+
+def _until_prompt(node, deadline, timeout):
+    """What *node*'s shell prints up to its prompt (Mininet's sentinel, chr 127)."""
+    output, fd = node.readbuf, node.stdout.fileno()
+    node.readbuf = ""
+    while PROMPT not in output:
+        # Checked before every read: a dead shell may look readable (its terminal
+        # hung up) or never readable (we hold the pty's other end).
+        if node.shell.poll() is not None:
+            raise NodeGone(f"node {node.name}: its shell has died")
+        if time.monotonic() > deadline:
+            raise NodeGone(f"node {node.name}: no answer within {timeout:g} s")
+        if not select.select([fd], [], [], 0.05)[0] or node.shell.poll() is not None:
+            continue
+        try:
+            output += node.decoder.decode(os.read(fd, 65536))
+        except OSError as exc:
+            raise NodeGone(f"node {node.name}: {exc.strerror}") from None
+    node.waiting = False
+    body, _, rest = output.partition(PROMPT)
+    node.readbuf = rest
+    return body
 
 
 class Bridge(Switch):
@@ -247,7 +300,7 @@ class Network:
             return SILENT
         if node.role == "dut":
             return self.stack_spec.adapter.presets if self.stack_spec else SILENT
-        return NO_DAD
+        return KERNEL_DEFAULTS + NO_DAD
 
     def describe(self):
         """The state a detached run publishes: node shells, namespaces, table rows."""

@@ -8,4 +8,6 @@ TOPOLOGIES = ROOT / "topologies"
 STACKS = ROOT / "stacks"
 SCENARIOS = ROOT / "scenarios"
 # One folder per run (state, logs); tmpfs, so a reboot leaves nothing behind.
-RUNS = Path(os.environ.get("TESTBED_RUNS", "/run/testbed"))
+# TESTBED_RUNS gives a separate set of runs (the test suite uses its own).
+RUNS_VARIABLE, DEFAULT_RUNS = "TESTBED_RUNS", "/run/testbed"
+RUNS = Path(os.environ.get(RUNS_VARIABLE, DEFAULT_RUNS))

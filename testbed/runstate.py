@@ -2,7 +2,9 @@
 
 Every run has an id ``tb-XXXXXXXX``.  The testbed process puts it in its
 environment (``TESTBED_RUN``) before it starts any node, so every process of
-the run — node shells, stack processes, whatever they start — carries it.
+the run — node shells, stack processes, whatever they start — carries it,
+along with the runs folder it belongs to (``TESTBED_RUNS``, if not the
+default): runs of another folder, e.g. a test session's, are never touched.
 Each run also has a folder ``/run/testbed/<id>/`` with ``state.json``.
 ``sweep`` ends the processes carrying a run's marker and everything else in
 its namespaces; nodes' namespaces, links and bridges vanish with them.  No
@@ -104,14 +106,17 @@ def _netns(pid):
 
 
 def _marker(pid):
+    """The run id in *pid*'s environment, if the run belongs to this runs folder."""
     try:
         with open(f"/proc/{pid}/environ", "rb") as env:
-            for item in env.read().split(b"\0"):
-                if item.startswith(MARKER.encode() + b"="):
-                    return item.split(b"=", 1)[1].decode(errors="replace")
+            items = dict(item.split(b"=", 1) for item in env.read().split(b"\0") if b"=" in item)
     except OSError:
         return None
-    return None
+    run_id = items.get(MARKER.encode())
+    runs = items.get(paths.RUNS_VARIABLE.encode(), paths.DEFAULT_RUNS.encode())
+    if run_id is None or runs.decode(errors="replace") != str(paths.RUNS):
+        return None      # another installation's or test session's run: not ours
+    return run_id.decode(errors="replace")
 
 
 def _pids():

@@ -78,7 +78,10 @@ def load_file(path, known_ids=None):
         try:
             topo = topology.load(topo_name).conformance_view()
         except InputError as exc:
-            fail(f"topology {topo_name!r}: {exc.detail}", "topology")
+            if "topology" in spec:
+                fail(f"topology {topo_name!r}: {exc.detail}", "topology")
+            raise InputError(f"topology {topo_name!r}: {exc.detail}", path,
+                             yamlsource.line_at(data, ["topology"])) from None
         refs = packets.References(topo)
         _check_operations(spec.get("setup", []), fail, ("setup",))
         _check_steps(spec["steps"], topo, refs, fail, ("steps",))

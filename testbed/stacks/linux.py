@@ -9,7 +9,7 @@ import sys
 import time
 
 from ..errors import ControlError, InputError
-from ..network import NO_DAD, route_args
+from ..network import KERNEL_DEFAULTS, NO_DAD, NodeGone, route_args
 from .contract import Capability, Datagram, Dut, Neighbor, PingReply, PingResult, family_of
 
 _KNOB = re.compile(r"^[A-Za-z0-9_.\-/]+$")
@@ -35,10 +35,11 @@ class LinuxDut(Dut):
     """
 
     capabilities = frozenset(Capability)
+    # The kernel's own IPv4 defaults, not the host's (see network.KERNEL_DEFAULTS).
     # Steady state from the first moment: no DAD at baseline, so the DUT's
     # link-local address is usable at once (Linux sends no NS for forwarded
     # traffic while it is tentative).  NDP scenarios switch DAD on by knob.
-    presets = NO_DAD
+    presets = KERNEL_DEFAULTS + NO_DAD
 
     def __init__(self, *args):
         super().__init__(*args)
@@ -86,10 +87,10 @@ class LinuxDut(Dut):
 
     def alive(self):
         """True while the DUT's shell answers."""
-        shell = self.node.shell
-        if shell is None or shell.poll() is not None:
+        try:
+            return self.node.run("true", timeout=1.0)[1] == 0
+        except NodeGone:
             return False
-        return self.node.run("true")[1] == 0
 
     def reset(self):
         """Restore the baseline, changing only what differs from it."""

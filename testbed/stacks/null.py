@@ -2,7 +2,7 @@
 
 import shlex
 
-from ..network import SILENT
+from ..network import SILENT, NodeGone
 from .contract import Capability, Dut
 
 
@@ -25,7 +25,10 @@ class NullDut(Dut):
 
     def alive(self):
         """The namespace's shell answers."""
-        return self.node.shell is not None and self.node.run("true")[1] == 0
+        try:
+            return self.node.run("true", timeout=1.0)[1] == 0
+        except NodeGone:
+            return False
 
     def reset(self):
         """Interfaces up at their baseline MTU."""

@@ -52,7 +52,7 @@ def host_state():
 
 @pytest.fixture(scope="session", autouse=True)
 def host_untouched():
-    """Assert the host is as it was, and no run's process is left, after all tests."""
+    """Assert the host is as it was, and no process of any of this session's runs is left."""
     if os.geteuid() != 0:
         yield
         return
@@ -60,7 +60,7 @@ def host_untouched():
         pytest.exit("Mininet is not installed: run scripts/setup", returncode=3)
     before = host_state()
     yield
-    left = runstate.marked()
+    left = runstate.marked()       # this session's runs only (its own TESTBED_RUNS)
     runstate.clean(include_live=True)
     after = host_state()
     changed = [key for key in before if before[key] != after[key]]

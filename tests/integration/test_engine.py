@@ -1,0 +1,55 @@
+"""The engine's handling of a DUT that dies mid-run, and of stacks that cannot do a set-up."""
+
+import os
+import signal
+
+from testbed import scenario, stacks
+from testbed.engine import Runner
+
+
+def test_a_dead_dut_is_a_crash_and_the_run_goes_on(tmp_path, no_leftovers):
+    tests = scenario.select(scenario.load_all(), ["ARP-1.1", "ARP-4.1", "ARP-3.2"])
+    runner = Runner(stacks.load("linux"), tmp_path)
+    killed = []
+
+    def kill_dut_after_first(result):
+        if not killed:
+            session_pid = runner_sessions[-1].network.net["dut"].pid
+            os.kill(session_pid, signal.SIGKILL)
+            killed.append(session_pid)
+
+    runner_sessions = []
+    original = Runner._run_one
+
+    def run_one(self, session, test):
+        runner_sessions.append(session)
+        return original(self, session, test)
+
+    runner.on_result = kill_dut_after_first
+    Runner._run_one = run_one
+    try:
+        results = runner.run(tests)
+    finally:
+        Runner._run_one = original
+    verdicts = {r.id: r.verdict for r in results}
+    assert verdicts["ARP-1.1"] == "pass"
+    assert verdicts["ARP-4.1"] == "crash"
+    assert "stopped answering" in next(r.reason for r in results if r.id == "ARP-4.1")
+    assert next(r.duration_s for r in results if r.id == "ARP-4.1") < 1.0
+    assert verdicts["ARP-3.2"] == "pass"       # restarted, and the run went on
+
+
+def test_unsupported_set_up_is_unsupported_not_fail(tmp_path, no_leftovers):
+    """A stack that cannot flush its neighbour cache: the test says so, it does not fail."""
+    test = scenario.select(scenario.load_all(), ["ARP-1.1"])[0]
+    runner = Runner(stacks.load("null"), tmp_path)
+    from testbed.engine import Session
+    session = Session(test.topology, runner.stack_spec, test.suite)
+    session.start()
+    try:
+        session.silence = 0.1
+        result, _ = runner._run_one(session, test)
+    finally:
+        session.stop()
+    assert result.verdict == "unsupported"
+    assert "cannot flush neighbours" in result.reason
