@@ -1,0 +1,77 @@
+"""Speed and stability of the conformance suites against a stack.
+
+    .venv/bin/python benchmarks/bench_suites.py [--stack linux] [--repeat 5] [SUITE ...]
+
+For each repetition it runs the suites (default ARP, ICMPv4, IPv4-GW) with a
+fresh topology, and reports the wall time per suite and in all, the median
+time from first send to verdict of the *positive* tests that passed (those
+expecting an answer, with no expect_none or wait step), and whether every
+repetition gave every test the same verdict.
+
+Budget (issue 3): median positive test ≤ 20 ms; the three suites ≤ 20 s.
+"""
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+
+RUNS = tempfile.mkdtemp(prefix="testbed-bench-runs-")
+os.environ["TESTBED_RUNS"] = RUNS    # runs of its own, before testbed is imported
+
+from testbed import scenario, stacks  # noqa: E402
+from testbed.engine import Runner  # noqa: E402
+
+
+def positive(test):
+    """True if the test only expects answers (no silence windows, no waits)."""
+    kinds = {next(iter(step)) for step in test.steps}
+    return "expect" in kinds and not kinds & {"expect_none", "wait"}
+
+
+def main():
+    """Run, time, compare."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("suites", nargs="*", default=["ARP", "ICMPv4", "IPv4-GW"])
+    parser.add_argument("--stack", default="linux")
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    tests = scenario.select(scenario.load_all(), args.suites)
+    kinds = {t.id: positive(t) for t in tests}
+    spec = stacks.load(args.stack)
+    runs, walls, latencies = [], [], []
+    out = tempfile.mkdtemp(prefix="testbed-bench-out-")
+    for repetition in range(args.repeat):
+        per_suite, verdicts = {}, {}
+        for suite in args.suites:
+            chosen = [t for t in tests if t.suite == suite]
+            start = time.perf_counter()
+            results = Runner(spec, f"{out}/{repetition}/{suite}").run(chosen)
+            per_suite[suite] = time.perf_counter() - start
+            for result in results:
+                verdicts[result.id] = result.verdict
+                if kinds[result.id] and result.send_to_verdict_ms is not None:
+                    latencies.append(result.send_to_verdict_ms)
+        runs.append(verdicts)
+        walls.append(per_suite)
+        print(f"run {repetition + 1}: " + ", ".join(f"{s} {t:.2f} s" for s, t in per_suite.items())
+              + f"; total {sum(per_suite.values()):.2f} s; "
+              f"{sum(v == 'pass' for v in verdicts.values())}/{len(verdicts)} pass", flush=True)
+    differing = sorted(i for i in runs[0] if len({r[i] for r in runs}) > 1)
+    totals = [sum(w.values()) for w in walls]
+    print(f"tests: {len(tests)} ({sum(kinds.values())} positive)")
+    print(f"suites total: median {statistics.median(totals):.2f} s (budget ≤ 20 s)")
+    print(f"positive tests, first send to verdict: median {statistics.median(latencies):.2f} ms, "
+          f"p90 {sorted(latencies)[int(len(latencies) * 0.9)]:.2f} ms (budget ≤ 20 ms)")
+    print(f"same verdicts in all {args.repeat} runs: {not differing}"
+          + (f" (differing: {', '.join(differing)})" if differing else ""))
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.rmtree(RUNS, ignore_errors=True)
+    return 1 if differing else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
