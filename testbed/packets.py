@@ -197,8 +197,8 @@ def _agrees(got, want):
             return any(_agrees(got, w) for w in want["in"])
         if "not" in want:
             return not _agrees(got, want["not"])
-        if "hex" in want:
-            return isinstance(got, bytes) and got == bytes.fromhex(want["hex"])
+        if "hex" in want or "size" in want:
+            return isinstance(got, bytes) and got == _field_value(None, None, want)
         if "startswith_hex" in want:
             return isinstance(got, bytes) and got.startswith(bytes.fromhex(want["startswith_hex"]))
     if isinstance(got, bytes) and isinstance(want, str):

@@ -210,9 +210,13 @@ class Dut:
         return self._ping(destination, count, size, ttl, dont_fragment, timeout, interval, source)
 
     def send_udp(self, destination, port, payload, source_port=None):
-        """Send one UDP datagram from the DUT."""
+        """Send one UDP datagram from the DUT (payload: bytes, text, or {hex: ...})."""
         destination = ipaddress.ip_address(destination)
         self.require(Capability.UDP, family_of(destination), "send UDP")
+        if isinstance(payload, str):
+            payload = payload.encode()
+        elif isinstance(payload, dict) and "hex" in payload:
+            payload = bytes.fromhex(payload["hex"])
         self._send_udp(destination, int(port), bytes(payload), source_port)
 
     def listen_udp(self, port, family="ipv4"):

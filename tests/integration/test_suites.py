@@ -1,6 +1,7 @@
 """Every suite against the null stack (no pass at all) and against Linux (stable verdicts)."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -22,6 +23,20 @@ def test_null_stack_passes_nothing(suite, tmp_path, no_leftovers):
     passed = [r.id for r in results if r.verdict == "pass"]
     assert not passed, f"tests that pass against a dead DUT: {passed}"
     assert all(r.reason for r in results)
+
+
+DEAF = str(Path(__file__).parents[1] / "data" / "stacks" / "linux-ip-deaf.yaml")
+
+
+@pytest.mark.parametrize("suite", [s for s in SUITES if s != "ARP"])
+def test_every_ip_test_can_fail(suite, tmp_path, no_leftovers):
+    """Against a DUT that passes set-up verification (it answers ARP) but drops every IPv4
+    datagram, each test runs for real, and none may pass: its own expectation or its
+    positive control must catch it."""
+    results = run(DEAF, [t for t in TESTS if t.suite == suite], tmp_path)
+    assert not any("set-up verification" in r.reason for r in results)
+    passed = [r.id for r in results if r.verdict == "pass"]
+    assert not passed, f"tests that pass against a DUT dropping all IPv4: {passed}"
 
 
 @pytest.mark.parametrize("suite", SUITES)
