@@ -15,7 +15,6 @@ answers nothing therefore scores no pass at all.
 import time
 import traceback
 from dataclasses import asdict, dataclass
-from itertools import groupby
 from pathlib import Path
 
 from . import packets, topology
@@ -59,11 +58,12 @@ class Result:
 
 
 class Session:
-    """One topology built for conformance, its capture, and the DUT's answer time."""
+    """One topology built for conformance tests of one address family, its capture, and
+    the DUT's answer time."""
 
-    def __init__(self, topology_name, stack_spec, suite):
+    def __init__(self, topology_name, stack_spec, family):
         self.topology = topology.load(topology_name).conformance_view()
-        self.stack_spec, self.suite = stack_spec, suite
+        self.stack_spec, self.family = stack_spec, family
         self.network = self.capture = None
         self.silence = None
 
@@ -89,11 +89,10 @@ class Session:
     def verify(self):
         """Check that the DUT answers on every interface the tester reaches; return a reason or None.
 
-        IPv4 suites ask by ARP, IPv6 suites by Neighbor Solicitation.  The
-        slowest answer sets the default silence window (20x, within 0.1–1 s).
+        IPv4 tests ask by ARP, IPv6 tests by Neighbor Solicitation.  The
+        slowest answer sets the default silence window (20x, within 0.05–1 s).
         """
-        latencies = []
-        family = "ipv6" if self.suite in IPV6_SUITES else "ipv4"
+        latencies, family = [], self.family
         for intf in self.topology.dut.interfaces.values():
             identity = next((i for i in self.topology.identities.values()
                              if self.topology.interface(i.interface).network == intf.network
@@ -109,7 +108,7 @@ class Session:
                 return (f"set-up verification: the DUT did not answer {identity.name}'s {what} "
                         f"for {intf.address(family).ip} on {intf.name} within 1 s")
             latencies.append(found[1].time - sent.time)
-        self.silence = min(1.0, max(0.1, 20 * max(latencies, default=0.005)))
+        self.silence = min(1.0, max(0.05, 20 * max(latencies, default=0.005)))
         return None
 
 
@@ -221,7 +220,7 @@ class _TestRun:
 
 
 class Runner:
-    """Runs tests against one stack, grouping them by topology and suite."""
+    """Runs tests against one stack, grouping them by topology and address family."""
 
     def __init__(self, stack_spec, out_dir, silence=None, on_result=None):
         self.stack_spec, self.out = stack_spec, Path(out_dir)
@@ -229,14 +228,21 @@ class Runner:
         (self.out / "pcap").mkdir(parents=True, exist_ok=True)
 
     def run(self, tests):
-        """Run *tests* in order; return their Results."""
+        """Run *tests*, one topology build per topology and address family; return Results.
+
+        Tests keep their order within a group; groups come in order of first appearance.
+        """
+        groups = {}
+        for test in tests:
+            family = "ipv6" if test.suite in IPV6_SUITES else "ipv4"
+            groups.setdefault((test.topology, family), []).append(test)
         results = []
-        for (topo, suite), group in groupby(tests, key=lambda t: (t.topology, t.suite)):
-            results += self._run_group(topo, suite, list(group))
+        for (topo, family), group in groups.items():
+            results += self._run_group(topo, family, group)
         return results
 
-    def _run_group(self, topo, suite, tests):
-        session = Session(topo, self.stack_spec, suite)
+    def _run_group(self, topo, family, tests):
+        session = Session(topo, self.stack_spec, family)
         results = []
         try:
             session.start()

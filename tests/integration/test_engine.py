@@ -45,7 +45,7 @@ def test_unsupported_set_up_is_unsupported_not_fail(tmp_path, no_leftovers):
                 and any("add_route" in op for op in t.setup))
     runner = Runner(stacks.load("null"), tmp_path)
     from testbed.engine import Session
-    session = Session(test.topology, runner.stack_spec, test.suite)
+    session = Session(test.topology, runner.stack_spec, "ipv4")
     session.start()
     try:
         session.silence = 0.1
