@@ -67,11 +67,10 @@ class Capture:
         """Send a scapy packet on the port of *sender* (identity or port); return its Frame."""
         port = self.port_of(sender)
         data = bytes(packet)
-        self.ports[port].send(data)
         frame = Frame(time.time(), port, data, sent_by=sender)
-        with self._changed:
+        with self._changed:          # recorded first, so an answer is never listed before it
             self.frames.append(frame)
-            self._changed.notify_all()
+        self.ports[port].send(data)
         return frame
 
     def mark(self):
