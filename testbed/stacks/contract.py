@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from ..errors import ControlError, Unsupported
+from ..network import NodeGone
 
 
 class Capability(StrEnum):
@@ -134,8 +135,15 @@ class Dut:
         raise NotImplementedError
 
     def alive(self):
-        """True if the stack is running and answers its control channel."""
-        raise NotImplementedError
+        """True if the stack is running and answers its control channel.
+
+        By default: the DUT namespace's shell answers within a second; a stack
+        running as a process of its own adds its own check.
+        """
+        try:
+            return self.node.run("true", timeout=1.0)[1] == 0
+        except NodeGone:
+            return False
 
     def reset(self):
         """Return to the baseline: caches flushed, addresses, routes and knobs restored."""

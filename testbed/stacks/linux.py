@@ -9,7 +9,7 @@ import sys
 import time
 
 from ..errors import ControlError, InputError
-from ..network import KERNEL_DEFAULTS, NO_DAD, NodeGone, route_args
+from ..network import KERNEL_DEFAULTS, NO_DAD, route_args
 from .contract import Capability, Datagram, Dut, Neighbor, PingReply, PingResult, family_of
 
 _KNOB = re.compile(r"^[A-Za-z0-9_.\-/]+$")
@@ -84,13 +84,6 @@ class LinuxDut(Dut):
         for listener in self._listeners:
             listener.close()
         self._listeners.clear()
-
-    def alive(self):
-        """True while the DUT's shell answers."""
-        try:
-            return self.node.run("true", timeout=1.0)[1] == 0
-        except NodeGone:
-            return False
 
     def reset(self):
         """Restore the baseline, changing only what differs from it."""

@@ -2,7 +2,7 @@
 
 import shlex
 
-from ..network import SILENT, NodeGone
+from ..network import SILENT
 from .contract import Capability, Dut
 
 
@@ -22,13 +22,6 @@ class NullDut(Dut):
 
     def stop(self):
         """Nothing runs, so nothing stops."""
-
-    def alive(self):
-        """The namespace's shell answers."""
-        try:
-            return self.node.run("true", timeout=1.0)[1] == 0
-        except NodeGone:
-            return False
 
     def reset(self):
         """Interfaces up at their baseline MTU."""
