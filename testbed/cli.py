@@ -254,10 +254,9 @@ def status(as_json):
 def down(run_id):
     """Stop a detached run and remove everything it made."""
     run = _pick_run(run_id)
-    if not runstate.stop_owner(run):
-        click.echo(f"run {run.id} did not stop in time; removing it by force", err=True)
-    runstate.sweep(run.id, run.state.get("namespaces", ()))
-    run.remove()
+    stopped, _ = runstate.take_down(run.id, run)
+    if not stopped:
+        click.echo(f"run {run.id} did not stop in time; removed it by force", err=True)
     click.echo(f"run {run.id} is down")
 
 

@@ -61,11 +61,11 @@ class Session:
     """One topology built for conformance tests of one address family, its capture, and
     the DUT's answer time."""
 
-    def __init__(self, topology_name, stack_spec, family):
+    def __init__(self, topology_name, stack_spec, family, silence=None):
         self.topology = topology.load(topology_name).conformance_view()
         self.stack_spec, self.family = stack_spec, family
         self.network = self.capture = None
-        self.silence = None
+        self.fixed_silence, self.silence = silence, silence
 
     def start(self):
         """Build the topology and open the capture."""
@@ -90,7 +90,7 @@ class Session:
         """Check that the DUT answers on every interface the tester reaches; return a reason or None.
 
         IPv4 tests ask by ARP, IPv6 tests by Neighbor Solicitation.  The
-        slowest answer sets the default silence window (20x, within 0.05–1 s).
+        slowest answer sets the silence window (20x, within 0.05–1 s), unless the run fixed it.
         """
         latencies, family = [], self.family
         for intf in self.topology.dut.interfaces.values():
@@ -108,7 +108,8 @@ class Session:
                 return (f"set-up verification: the DUT did not answer {identity.name}'s {what} "
                         f"for {intf.address(family).ip} on {intf.name} within 1 s")
             latencies.append(found[1].time - sent.time)
-        self.silence = min(1.0, max(0.05, 20 * max(latencies, default=0.005)))
+        self.silence = self.fixed_silence or min(1.0, max(0.05, 20 * max(latencies,
+                                                                           default=0.005)))
         return None
 
 
@@ -242,16 +243,14 @@ class Runner:
         return results
 
     def _run_group(self, topo, family, tests):
-        session = Session(topo, self.stack_spec, family)
+        session = Session(topo, self.stack_spec, family, self.silence)
         results = []
         try:
             session.start()
             reason = session.verify()
-            if self.silence is not None:
-                session.silence = self.silence
             for test in tests:
                 if reason is not None:
-                    result = self._record(test, session, "inconclusive", reason, 0.0, None)
+                    result = self._record(test, "inconclusive", reason, 0.0, None)
                 else:
                     result, restarted = self._run_one(session, test)
                     if restarted:
@@ -259,8 +258,7 @@ class Runner:
                 results.append(result)
         except TestbedError as exc:
             for test in tests[len(results):]:
-                results.append(self._record(test, session, "error", f"test bed: {exc}", 0.0,
-                                            None))
+                results.append(self._record(test, "error", f"test bed: {exc}", 0.0, None))
         finally:
             session.stop()
         return results
@@ -294,10 +292,10 @@ class Runner:
         send_to_verdict = None
         if verdict == "pass" and run.first_send is not None and run.decided is not None:
             send_to_verdict = round((run.decided - run.first_send) * 1000, 2)
-        return self._record(test, session, verdict, reason, time.monotonic() - started,
+        return self._record(test, verdict, reason, time.monotonic() - started,
                             pcap if pcap.exists() else None, send_to_verdict), restarted
 
-    def _record(self, test, session, verdict, reason, duration, pcap, send_to_verdict=None):
+    def _record(self, test, verdict, reason, duration, pcap, send_to_verdict=None):
         result = Result(test.id, test.suite, test.title, test.reference, test.classification,
                         test.topology, test.role, self.stack_spec.name, verdict, reason,
                         round(duration, 4), str(pcap.relative_to(self.out)) if pcap else "",

@@ -10,6 +10,7 @@ run must leave the host as it found it.
 import os
 import select
 import shlex
+import shutil
 import signal
 import threading
 import time
@@ -40,6 +41,9 @@ KERNEL_DEFAULTS = tuple(
     f"net.ipv4.conf.{scope}.{key}={value}" for scope in ("all", "default")
     for key, value in _IPV4_DEFAULTS.items()) + (
     "net.ipv4.conf.all.accept_source_route=0", "net.ipv4.conf.default.accept_source_route=1")
+
+
+FORWARDING = {"ipv4": "net.ipv4.ip_forward", "ipv6": "net.ipv6.conf.all.forwarding"}
 
 
 def proc_writes(settings):
@@ -167,10 +171,6 @@ class Bridge(Switch):
         self.controlIntf = None
         self.cmd(proc_writes(SILENT + BRIDGE_NO_NETFILTER) + " 2>/dev/null")
 
-    def start(self, _controllers):
-        """Create the bridge device and enslave every port."""
-        finish(send({self: self.start_script()}))
-
     def start_script(self):
         """The commands that create the bridge and enslave every port."""
         lines = ["ip link add name br0 type bridge stp_state 0 forward_delay 0 "
@@ -257,9 +257,7 @@ class Network:
 
     def _batch_command(self, name, lines, before=""):
         """A command running *before*, then iproute2 *lines* in one process."""
-        path = self.run.dir / f"{name}.ip"
-        path.write_text("\n".join(lines) + "\n")
-        run = f"ip -force -batch {shlex.quote(str(path))}"
+        run = ip_batch(self.run.dir / f"{name}.ip", lines)
         return f"{before} && {run}" if before else run
 
     def _add_links(self):
@@ -359,14 +357,24 @@ def _hang_up(node):
     node.cleanup()
 
 
+def ip_batch(path, lines, family=""):
+    """A command running iproute2 *lines* (written to *path*) in one process."""
+    path.write_text("\n".join(lines) + "\n")
+    flag = {"ipv4": "-4 ", "ipv6": "-6 "}.get(family, "")
+    return f"ip {flag}-force -batch {shlex.quote(str(path))}"
+
+
+def tx_checksums_in_software(interfaces):
+    """Commands turning TX checksum offload off, so frames carry the checksums a NIC would
+    put on the wire (a veth computes none)."""
+    return [f"ethtool -K {shlex.quote(intf.name)} tx off >/dev/null" for intf in interfaces]
+
+
 def configure_script(node):
     """The commands before a plain node's (tester, host, router) iproute2 batch."""
-    writes = [f"{'net.ipv4.ip_forward' if f == 'ipv4' else 'net.ipv6.conf.all.forwarding'}="
-              f"{int(f in node.forwarding)}" for f in ("ipv4", "ipv6")]
-    # TX checksums computed in software, as a NIC would put them on the wire.
-    offload = [f"ethtool -K {shlex.quote(intf.name)} tx off >/dev/null"
-               for intf in node.interfaces.values()]
-    return " && ".join([*offload, proc_writes(writes)])
+    writes = [f"{FORWARDING[f]}={int(f in node.forwarding)}" for f in ("ipv4", "ipv6")]
+    return " && ".join([*tx_checksums_in_software(node.interfaces.values()),
+                        proc_writes(writes)])
 
 
 def configure_batch(node):
@@ -416,7 +424,6 @@ def check_environment():
     """Raise EnvironmentProblem unless we are root and Mininet's mnexec is installed."""
     if os.geteuid() != 0:
         raise EnvironmentProblem("testbed needs root (network namespaces): run it with sudo")
-    if not any(os.access(os.path.join(d, "mnexec"), os.X_OK)
-               for d in os.environ.get("PATH", "/usr/bin").split(":")):
+    if shutil.which("mnexec") is None:
         raise EnvironmentProblem("Mininet's mnexec is missing: run scripts/setup "
                                  "(it installs Debian's mininet package)")

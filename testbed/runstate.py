@@ -171,15 +171,24 @@ def clean(include_live=False):
     runs = {run.id: run for run in Run.all()}
     for run_id in sorted(set(runs) | set(processes)):
         run = runs.get(run_id)
-        if run is not None and run.alive:
-            if not include_live:
-                continue
-            stop_owner(run)
-        killed = sweep(run_id, run.state.get("namespaces", ()) if run else ())
-        if run is not None:
-            run.remove()
-        report.append((run_id, len(killed)))
+        if run is not None and run.alive and not include_live:
+            continue
+        report.append((run_id, len(take_down(run_id, run)[1])))
     return report
+
+
+def take_down(run_id, run=None):
+    """Stop a run's owner if alive, kill what is left of the run, remove its folder.
+
+    Returns (whether the owner stopped by itself, the pids killed).  The
+    namespaces are read first: a stopping owner removes its state.
+    """
+    namespaces = run.state.get("namespaces", ()) if run else ()
+    stopped = run is None or not run.alive or stop_owner(run)
+    killed = sweep(run_id, namespaces)
+    if run is not None:
+        run.remove()
+    return stopped, killed
 
 
 def stop_owner(run, timeout=5.0):

@@ -119,10 +119,11 @@ class Dut:
 
     def require(self, capability, family="ipv4", operation=None):
         """Raise Unsupported unless the adapter can do *capability* (for *family*)."""
-        if capability not in self.capabilities:
-            raise Unsupported(self.name, operation or capability.value)
-        if family == "ipv6" and Capability.IPV6 not in self.capabilities:
-            raise Unsupported(self.name, f"{operation or capability.value} for IPv6")
+        if self.supports(capability, family):
+            return
+        what = operation or capability.value
+        raise Unsupported(self.name, f"{what} for IPv6" if capability in self.capabilities
+                          else what)
 
     # -- lifecycle: every adapter implements these --------------------------
 
@@ -148,10 +149,6 @@ class Dut:
     def reset(self):
         """Return to the baseline: caches flushed, addresses, routes and knobs restored."""
         raise NotImplementedError
-
-    def version(self):
-        """The stack's version as its package or binary reports it."""
-        return self.manifest.version()
 
     # -- the contract --------------------------------------------------------
 

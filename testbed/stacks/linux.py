@@ -9,7 +9,8 @@ import sys
 import time
 
 from ..errors import ControlError, InputError
-from ..network import KERNEL_DEFAULTS, NO_DAD, route_args
+from ..network import (FORWARDING, KERNEL_DEFAULTS, NO_DAD, ip_batch, route_args,
+                       tx_checksums_in_software)
 from .contract import Capability, Datagram, Dut, Neighbor, PingReply, PingResult, family_of
 
 _KNOB = re.compile(r"^[A-Za-z0-9_.\-/]+$")
@@ -18,7 +19,6 @@ _REPLY = re.compile(r"^(\d+) bytes from ([0-9a-fA-F.:]+?):? icmp_seq=(\d+) (?:tt
 _ERROR = re.compile(r"^From ([0-9a-fA-F.:]+?):? icmp_seq=(\d+) (.+)$")
 _SENT = re.compile(r"^(\d+) packets transmitted")
 _LOCAL = re.compile(r"^ping: (local error: .+)$")
-FORWARDING_KNOB = {"ipv4": "net.ipv4.ip_forward", "ipv6": "net.ipv6.conf.all.forwarding"}
 
 
 def _sysctl_name(name):
@@ -48,15 +48,8 @@ class LinuxDut(Dut):
 
     # -- helpers ---------------------------------------------------------
 
-    def _batch(self, family, lines):
-        """A command running iproute2 *lines* in one process (``ip -4|-6 -batch``)."""
-        path = self.run.dir / f"dut-{family}.ip"
-        path.write_text("\n".join(lines) + "\n")
-        flag = "-4" if family == "ipv4" else "-6"
-        return f"ip {flag} -force -batch {shlex.quote(str(path))}"
-
     def _baseline_sysctls(self):
-        settings = {FORWARDING_KNOB[f]: int(f in self.baseline.forwarding) for f in FORWARDING_KNOB}
+        settings = {FORWARDING[f]: int(f in self.baseline.forwarding) for f in FORWARDING}
         settings.update({_sysctl_name(k): v for k, v in self.manifest.sysctl.items()})
         return settings
 
@@ -72,10 +65,8 @@ class LinuxDut(Dut):
 
     def start(self):
         """Give the DUT its baseline interfaces, addresses, routes and sysctls; run setup."""
-        # TX checksums computed in software, as a NIC would put them on the wire.
-        prepare = [f"ethtool -K {shlex.quote(intf.name)} tx off >/dev/null"
-                   for intf in self.baseline.interfaces.values()]
-        self._restore(present={}, first=prepare)
+        self._restore(present={},
+                      first=tx_checksums_in_software(self.baseline.interfaces.values()))
         for command in self.manifest.setup:
             self.shell(command, f"setup command {command!r}")
 
@@ -100,7 +91,7 @@ class LinuxDut(Dut):
             now = present.get(intf.name, {})
             if now.get("mtu") != intf.mtu or "UP" not in now.get("flags", []):
                 lines["ipv4"].append(f"link set dev {intf.name} mtu {intf.mtu} up")
-            have = {f"{a['local']}/{a['prefixlen']}": a for a in now.get("addr_info", [])
+            have = {f"{a['local']}/{a['prefixlen']}" for a in now.get("addr_info", [])
                     if a.get("scope") != "link"}
             for family, flag in (("ipv4", ""), ("ipv6", " nodad")):
                 want = intf.address(family)
@@ -119,7 +110,8 @@ class LinuxDut(Dut):
                 route_args("add", route.destination, route.gateway, route.device))
         lines["ipv4"].append("neigh flush all nud all")
         lines["ipv6"].append("neigh flush all nud all")
-        commands = [*first, self._batch("ipv4", lines["ipv4"]), self._batch("ipv6", lines["ipv6"]),
+        commands = [*first, *(ip_batch(self.run.dir / f"dut-{family}.ip", lines[family], family)
+                              for family in ("ipv4", "ipv6")),
                     self._sysctl_command({**self._knob_originals, **self._baseline_sysctls()})]
         self.shell(" && ".join(commands), "restoring the baseline")
         self._knob_originals.clear()
@@ -128,7 +120,7 @@ class LinuxDut(Dut):
 
     def _set_link(self, interface, up):
         self.shell(f"ip link set dev {shlex.quote(interface)} {'up' if up else 'down'}",
-                 "setting link state")
+                   "setting link state")
 
     def _set_mtu(self, interface, mtu):
         self.shell(f"ip link set dev {shlex.quote(interface)} mtu {mtu}", "setting the MTU")
@@ -155,7 +147,7 @@ class LinuxDut(Dut):
 
     def _add_neighbor(self, interface, address, mac):
         self.shell(f"ip neigh replace {address} lladdr {shlex.quote(mac)} dev "
-                 f"{shlex.quote(interface)} nud permanent", "adding a neighbour")
+                   f"{shlex.quote(interface)} nud permanent", "adding a neighbour")
 
     def _flush_neighbors(self, interface, family):
         flag = {"ipv4": "-4 ", "ipv6": "-6 "}.get(family, "")
@@ -163,7 +155,7 @@ class LinuxDut(Dut):
         self.shell(f"ip {flag}neigh flush {where} nud all", "flushing neighbours")
 
     def _set_forwarding(self, family, enabled):
-        self._write_sysctls({FORWARDING_KNOB[family]: int(enabled)})
+        self._write_sysctls({FORWARDING[family]: int(enabled)})
 
     def _ping(self, destination, count, size, ttl, dont_fragment, timeout, interval, source):
         args = ["ping", "-n", f"-{destination.version}", "-c", str(count), "-s", str(size),

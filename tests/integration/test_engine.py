@@ -9,8 +9,8 @@ from testbed.engine import Runner
 
 def test_a_dead_dut_is_a_crash_and_the_run_goes_on(tmp_path, no_leftovers):
     tests = scenario.select(scenario.load_all(), ["ARP-1.1", "ARP-4.1", "ARP-3.2"])
-    runner = Runner(stacks.load("linux"), tmp_path)
-    killed = []
+    runner = Runner(stacks.load("linux"), tmp_path, silence=0.3)
+    killed, windows = [], []
 
     def kill_dut_after_first(result):
         if not killed:
@@ -23,6 +23,7 @@ def test_a_dead_dut_is_a_crash_and_the_run_goes_on(tmp_path, no_leftovers):
 
     def run_one(self, session, test):
         runner_sessions.append(session)
+        windows.append(session.silence)
         return original(self, session, test)
 
     runner.on_result = kill_dut_after_first
@@ -37,6 +38,7 @@ def test_a_dead_dut_is_a_crash_and_the_run_goes_on(tmp_path, no_leftovers):
     assert "stopped answering" in next(r.reason for r in results if r.id == "ARP-4.1")
     assert next(r.duration_s for r in results if r.id == "ARP-4.1") < 1.0
     assert verdicts["ARP-3.2"] == "pass"       # restarted, and the run went on
+    assert windows == [0.3, 0.3, 0.3]          # --silence holds after the restart too
 
 
 def test_unsupported_set_up_is_unsupported_not_fail(tmp_path, no_leftovers):
