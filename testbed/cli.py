@@ -73,7 +73,9 @@ def _print_checks(results):
 
 def _load(topology_name, stack_name):
     from . import stacks, topology
-    return topology.load(topology_name), stacks.load(stack_name)
+    spec = stacks.load(stack_name)
+    stacks.require_built(spec)
+    return topology.load(topology_name), spec
 
 
 def _run_checks(network):
@@ -297,6 +299,7 @@ def run(selectors, stack_name, topology_name, out_dir, silence):
     if topology_name:
         tests = scenario.retarget(tests, topology_name)
     spec = stacks.load(stack_name)
+    stacks.require_built(spec)
     from .engine import Runner
     from .network import check_environment
     check_environment()
@@ -316,6 +319,50 @@ def run(selectors, stack_name, topology_name, out_dir, silence):
     report.write_summary(results, out / "summary.md")
     _print_summary(results, out)
     if any(r.verdict != "pass" for r in results):
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--stacks", "stack_names",
+              help="Comma-separated stack names or manifest paths (default: every built stack "
+                   "in stacks/ except test-bed tools).")
+@click.option("--suites", help="Comma-separated suites or test ids (default: all).")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Where matrix.md, matrix.json and one folder per stack go.")
+@click.option("--silence", type=click.FloatRange(0.01, 30),
+              help="Passed to each `testbed run`.")
+def matrix(stack_names, suites, out_dir, silence):
+    """Run the suites against several stacks and compare them side by side.
+
+    Each stack runs as its own `testbed run` into OUT/STACK/.  Exit 0 once the
+    matrix is written (non-pass verdicts are its content), 1 if a stack's run
+    did not complete.
+    """
+    from collections import Counter
+    from . import matrix as matrix_, scenario, stacks
+    selectors = [s for s in (suites or "").split(",") if s]
+    scenario.select(scenario.load_all(), selectors)       # refuse unknown selectors now
+    if stack_names:
+        specs = [stacks.load(name) for name in stack_names.split(",") if name]
+        for spec in specs:
+            stacks.require_built(spec)
+    else:
+        specs = [s for s in stacks.available() if s.in_matrix and s.built]
+    if not specs:
+        raise InputError("no stack to run: none is built (run ./scripts/setup)")
+    from .network import check_environment
+    check_environment()
+    _stop_on_signals()
+
+    def on_stack(spec, results, failure):
+        counts = Counter(r.verdict for r in results)
+        click.echo(f"{spec.name:<8} " + (f"{counts['pass']}/{len(results)} passed"
+                                          if results else "no results")
+                   + (f" — {failure}" if failure else ""))
+    results, failures = matrix_.run(specs, selectors, out_dir, silence, on_stack)
+    _print_verdicts(results)
+    click.echo(f"matrix: {out_dir}/matrix.md, matrix.json; per stack: {out_dir}/STACK/")
+    if failures:
         sys.exit(1)
 
 
@@ -344,6 +391,14 @@ def _progress(total):
 
 
 def _print_summary(results, out):
+    _print_verdicts(results)
+    passed = sum(r.verdict == "pass" for r in results)
+    click.echo(f"details: {out}/summary.md, results.jsonl, junit.xml, pcap/")
+    click.echo(f"{passed} passed, {len(results) - passed} failed")
+
+
+def _print_verdicts(results):
+    """The seed-style #pass/#total table, one row per stack."""
     from rich.table import Table
     from . import report
     header, rows = report.summary_rows(results)
@@ -353,9 +408,6 @@ def _print_summary(results, out):
     for row in rows:
         table.add_row(*row)
     _console().print(table)
-    passed = sum(r.verdict == "pass" for r in results)
-    click.echo(f"details: {out}/summary.md, results.jsonl, junit.xml, pcap/")
-    click.echo(f"{passed} passed, {len(results) - passed} failed")
 
 
 @main.group(name="list")
@@ -411,6 +463,6 @@ def stacks(as_json):
         click.echo(json.dumps(items, indent=1))
         return
     for item in items:
-        click.echo(f"{item['name']:<8} {item['version']:<28} "
+        click.echo(f"{item['name']:<8} {item['version']:<36} "
                    f"{'built' if item['built'] else 'not built':<9} "
                    f"{', '.join(item['capabilities']) or '(no control operations)'}")

@@ -1,6 +1,8 @@
 """Stacks under test: manifests in ``stacks/`` and the adapters that drive them."""
 
 import importlib
+import importlib.metadata
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,12 +13,14 @@ from ..errors import InputError
 ADAPTERS = {
     "linux": ("testbed.stacks.linux", "LinuxDut"),
     "null": ("testbed.stacks.null", "NullDut"),
+    "process": ("testbed.stacks.process", "ProcessDut"),
 }
+LINUX_ONLY = ("sysctl", "setup")
 
 
 @dataclass
 class StackSpec:
-    """A stack manifest: its name, adapter and set-up."""
+    """A stack manifest: its name, adapter, how it starts and what it can do."""
 
     name: str
     adapter_name: str
@@ -24,6 +28,18 @@ class StackSpec:
     description: str = ""
     sysctl: dict = field(default_factory=dict)
     setup: list = field(default_factory=list)
+    command: list = field(default_factory=list)
+    declared: frozenset | None = None     # capabilities a process manifest declares
+    version_source: object = None
+    needs: list = field(default_factory=list)
+    build: str | None = None
+    start_timeout: float = 10.0
+    in_matrix: bool = True
+
+    @property
+    def folder(self):
+        """The folder holding the manifest; relative paths in it start here."""
+        return self.path.parent
 
     @property
     def adapter(self):
@@ -31,15 +47,53 @@ class StackSpec:
         module, cls = ADAPTERS[self.adapter_name]
         return getattr(importlib.import_module(module), cls)
 
+    @property
+    def capabilities(self):
+        """What the stack can do: the manifest's declaration, else its adapter's."""
+        return self.declared if self.declared is not None else self.adapter.capabilities
+
+    def missing(self):
+        """The needed files that do not exist (empty when the stack is built)."""
+        return [str(p) for p in (self.folder / n for n in self.needs) if not p.exists()]
+
+    @property
+    def built(self):
+        """True when everything the stack needs exists."""
+        return not self.missing()
+
     def version(self):
-        """The stack's version, read from what is installed."""
+        """The stack's version, read from what is installed (or "not installed")."""
+        source = self.version_source
+        try:
+            if isinstance(source, str):
+                return source
+            if isinstance(source, dict) and "debian" in source:
+                out = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", source["debian"]],
+                                     capture_output=True, text=True)
+                return f"{source['debian']} {out.stdout}" if out.returncode == 0 and out.stdout \
+                    else "not installed"
+            if isinstance(source, dict) and "python" in source:
+                return f"{source['python']} {importlib.metadata.version(source['python'])}"
+            if isinstance(source, dict) and "command" in source:
+                out = subprocess.run([self._expand_path(a) for a in source["command"]],
+                                     capture_output=True, text=True, timeout=10)
+                return (out.stdout or out.stderr).strip().splitlines()[0] if out.returncode == 0 \
+                    else "not installed"
+        except (OSError, IndexError, importlib.metadata.PackageNotFoundError,
+                subprocess.TimeoutExpired):
+            return "not installed"
         module = importlib.import_module(ADAPTERS[self.adapter_name][0])
         return module.version() if hasattr(module, "version") else f"testbed {__version__}"
 
+    def _expand_path(self, argument):
+        return argument.replace("{stack}", str(self.folder))
+
     def describe(self):
         """A JSON-able summary for ``testbed stacks``."""
+        missing = self.missing()
         return {"name": self.name, "adapter": self.adapter_name, "version": self.version(),
-                "built": True, "capabilities": sorted(c.value for c in self.adapter.capabilities),
+                "built": not missing, "missing": missing,
+                "capabilities": sorted(c.value for c in self.capabilities),
                 "manifest": str(self.path), "description": self.description}
 
 
@@ -49,7 +103,7 @@ def find(name_or_path):
     if candidate.suffix in (".yaml", ".yml") or "/" in str(name_or_path):
         if not candidate.is_file():
             raise InputError("no such stack manifest", candidate)
-        return candidate
+        return candidate.resolve()
     path = paths.STACKS / name_or_path / "stack.yaml"
     if not path.is_file():
         known = ", ".join(s.name for s in available())
@@ -59,18 +113,36 @@ def find(name_or_path):
 
 def load(name_or_path):
     """Load and check a stack manifest."""
+    from .contract import Capability
     path = find(name_or_path)
     data = yamlsource.load(path)
     if not isinstance(data, dict):
         raise InputError("a stack manifest must be a mapping with name and adapter", path, 1)
     schemas.validate(data, path, "stack")
-    if data["adapter"] != "linux" and (data.get("sysctl") or data.get("setup")):
-        raise InputError("sysctl and setup are settings of the linux adapter", path,
-                         data.line_of("sysctl" if "sysctl" in data else "setup"))
-    return StackSpec(data["name"], data["adapter"], path, data.get("description", ""),
-                     dict(data.get("sysctl") or {}), list(data.get("setup") or []))
+    for key in LINUX_ONLY:
+        if data["adapter"] != "linux" and data.get(key):
+            raise InputError(f"{key} is a setting of the linux adapter", path, data.line_of(key))
+    declared = data.get("capabilities")
+    build = data.get("build")
+    if build is not None and not (path.parent / build).is_file():
+        raise InputError(f"build script {build!r} does not exist", path, data.line_of("build"))
+    return StackSpec(
+        data["name"], data["adapter"], path, data.get("description", ""),
+        dict(data.get("sysctl") or {}), list(data.get("setup") or []),
+        list(data.get("command") or []),
+        None if declared is None else frozenset(Capability(c) for c in declared),
+        data.get("version"), list(data.get("needs") or []), build,
+        float(data.get("start_timeout", 10.0)), bool(data.get("matrix", True)))
 
 
 def available():
     """The shipped stacks."""
     return [load(p) for p in sorted(paths.STACKS.glob("*/stack.yaml"))]
+
+
+def require_built(spec):
+    """Raise InputError if *spec* is not built, naming what is missing and how to build it."""
+    missing = spec.missing()
+    if missing:
+        raise InputError(f"stack {spec.name} is not built ({', '.join(missing)} missing); "
+                         f"run ./scripts/setup", spec.path)

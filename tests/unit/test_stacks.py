@@ -85,7 +85,7 @@ def test_shipped_stacks_load_and_describe_themselves():
     ("name: x\nadapter: bsd\n", 2, "'bsd' is not one of"),
     ("name: x\n", 1, "'adapter' is a required property"),
     ("name: x\nadapter: linux\nsysctl: {'a b': 1}\n", 3, "bad name"),
-    ('name: x\nadapter: "null"\nsetup: [reboot]\n', 3, "settings of the linux adapter"),
+    ('name: x\nadapter: "null"\nsetup: [reboot]\n', 3, "a setting of the linux adapter"),
     ("name: x\nadapter: linux\nsetup: [ls\n", 3, "bad YAML"),
     ("name: x\nadapter: linux\ncolour: red\n", 3, "unknown key"),
 ])
@@ -98,7 +98,7 @@ def test_bad_stack_manifest_is_one_clear_error(tmp_path, text, line, message):
 
 
 def test_unknown_stack_name_lists_the_known_ones():
-    with pytest.raises(InputError, match="known: linux, null"):
+    with pytest.raises(InputError, match="known: .*linux, null"):
         stacks.load("seastar")
 
 

@@ -1,0 +1,123 @@
+"""``testbed matrix``: the same suites against several stacks, side by side.
+
+Each stack runs as its own ``testbed run`` process (its own run, marker and
+clean-up), writing ``DIR/<stack>/`` exactly as ``testbed run`` does; this
+module then reads their ``results.jsonl`` back and writes ``DIR/matrix.md``
+and ``DIR/matrix.json``.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from . import report
+from .engine import Result
+from .scenario import SUITES
+
+RUN_EXIT_OK = (0, 1)   # testbed run: all passed / some did not
+
+
+def run_stack(spec, selectors, out, silence=None):
+    """Run *selectors* against one stack in a child ``testbed run``; return its exit status.
+
+    Its console output goes to ``out/run.log``.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    argv = [sys.executable, "-m", "testbed", "run", *selectors, "--stack", str(spec.path),
+            "--out", str(out)]
+    if silence is not None:
+        argv += ["--silence", str(silence)]
+    with open(out / "run.log", "wb") as log:
+        return subprocess.run(argv, stdout=log, stderr=subprocess.STDOUT).returncode
+
+
+def read_results(out):
+    """The Results a ``testbed run`` wrote to *out*/results.jsonl (none if it wrote nothing)."""
+    path = out / "results.jsonl"
+    if not path.is_file():
+        return []
+    return [Result(**json.loads(line)) for line in path.read_text().splitlines() if line]
+
+
+def comparison(results):
+    """[(test Result of the first stack that ran it, {stack: Result})], in suite order."""
+    by_test = {}
+    for result in results:
+        by_test.setdefault(result.id, {})[result.stack] = result
+    order = {suite: n for n, suite in enumerate(SUITES)}
+    rows = [(next(iter(per.values())), per) for per in by_test.values()]
+    rows.sort(key=lambda row: order.get(row[0].suite, len(order)))
+    return rows
+
+
+def write(out, specs, results, failures):
+    """Write ``matrix.md`` and ``matrix.json`` into *out*.
+
+    *failures* maps a stack whose run did not complete to why.
+    """
+    header, rows = report.summary_rows(results)
+    data = {
+        "stacks": [{**{k: v for k, v in s.describe().items() if k in
+                       ("name", "version", "adapter", "capabilities")},
+                    "results": f"{s.name}/results.jsonl",
+                    "incomplete": failures.get(s.name)} for s in specs],
+        "summary": {row[0]: dict(zip(header[1:], row[1:])) for row in rows},
+        "counts": {f"{suite}/{stack}": dict(counter)
+                   for (suite, stack), counter in report.counts(results).items()},
+        "tests": [{"id": first.id, "suite": first.suite, "title": first.title,
+                   "reference": first.reference, "classification": first.classification,
+                   "verdicts": {stack: {"verdict": r.verdict, "reason": r.reason,
+                                        "pcap": f"{stack}/{r.pcap}" if r.pcap else ""}
+                                for stack, r in per.items()}}
+                  for first, per in comparison(results)],
+    }
+    (out / "matrix.json").write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    (out / "matrix.md").write_text(_markdown(header, rows, specs, results, failures),
+                                   encoding="utf-8")
+
+
+def _markdown(header, rows, specs, results, failures):
+    """The matrix as Markdown: the seed's table, the stacks, then every test."""
+    stacks = [s.name for s in specs]
+    lines = ["# Conformance matrix", "",
+             "#pass/#total per suite and stack; other verdicts in brackets. "
+             "Each stack's own results, summary and pcaps are in its folder.", "",
+             "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    lines += ["", "| stack | version | capabilities |", "|---|---|---|"]
+    for spec in specs:
+        item = spec.describe()
+        lines.append(f"| [{spec.name}]({spec.name}/summary.md) | {item['version']} | "
+                     f"{', '.join(item['capabilities'])} |")
+    for name, why in failures.items():
+        lines.append(f"\n**{name}: run incomplete** — {why}")
+    mark = {"pass": "pass", "fail": "**FAIL**"}
+    lines += ["", "## Per test", "",
+              "Verdicts per stack; rows where the stacks disagree are marked ≠.", "",
+              "| test | requirement | " + " | ".join(stacks) + " | |",
+              "|---|---|" + "---|" * len(stacks) + "---|"]
+    for first, per in comparison(results):
+        verdicts = [per[s].verdict if s in per else "—" for s in stacks]
+        differ = "≠" if len({v for v in verdicts if v != "—"}) > 1 else ""
+        lines.append(f"| {first.id} {first.title} | {first.classification}, {first.reference} | "
+                     + " | ".join(mark.get(v, v) for v in verdicts) + f" | {differ} |")
+    return "\n".join(lines) + "\n"
+
+
+def run(specs, selectors, out_dir, silence=None, on_stack=None):
+    """Run *selectors* against every spec in turn; write the matrix; return (results, failures)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    results, failures = [], {}
+    for spec in specs:
+        status = run_stack(spec, selectors, out / spec.name, silence)
+        got = read_results(out / spec.name)
+        if status not in RUN_EXIT_OK:
+            failures[spec.name] = (f"`testbed run` exited {status} after {len(got)} tests; "
+                                   f"see {spec.name}/run.log")
+        results += got
+        if on_stack is not None:
+            on_stack(spec, got, failures.get(spec.name))
+    write(out, specs, results, failures)
+    return results, failures

@@ -1,0 +1,212 @@
+"""Stacks that run as a process of their own, driven over the control protocol.
+
+The manifest's ``command`` starts the stack's shim in the DUT's namespace;
+``ProcessDut`` is the one client for every such stack (``stacks/PROTOCOL.md``).
+"""
+
+import shlex
+import signal
+import subprocess
+import sys
+import time
+
+from ..network import SILENT, NodeGone, tx_checksums_in_software
+from .contract import Datagram, Dut, Neighbor, PingReply, PingResult
+from .control import ControlClient, StackGone
+
+ECHO_SLACK = 1.0      # seconds an echo may take beyond its own count, interval and timeout
+STOP_GRACE = 2.0      # seconds between SIGTERM and SIGKILL
+
+
+class ProcessDut(Dut):
+    """A stack running as a process in the DUT's namespace, behind a shim.
+
+    The DUT's own kernel stays silent on the interfaces (no IPv4 address,
+    IPv6 disabled); the stack answers with the interfaces' MACs.
+    """
+
+    presets = SILENT
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.capabilities = self.manifest.capabilities
+        self.process = self.client = None
+        self.ready_after = None   # seconds from process start to configure answered
+        self._listeners = []
+
+    @property
+    def control_path(self):
+        """The shim's UNIX socket, in the run's folder."""
+        return self.run.dir / "dut.sock"
+
+    def command(self):
+        """The manifest's command with its placeholders filled in."""
+        fills = {"{control}": str(self.control_path), "{run}": str(self.run.dir),
+                 "{stack}": str(self.manifest.folder), "{python}": sys.executable}
+        argv = []
+        for argument in self.manifest.command:
+            if argument == "{interfaces}":
+                argv += list(self.baseline.interfaces)
+                continue
+            for key, value in fills.items():
+                argument = argument.replace(key, value)
+            argv.append(argument)
+        return argv
+
+    # -- lifecycle -------------------------------------------------------
+
+    def start(self):
+        """Bring the interfaces up, start the shim, give it the baseline."""
+        self._prepare_links()
+        log = open(self.run.dir / "stack.log", "ab")
+        started = time.monotonic()
+        try:
+            self.process = self.node.popen(self.command(), stdin=subprocess.DEVNULL,
+                                           stdout=log, stderr=subprocess.STDOUT,
+                                           cwd=str(self.manifest.folder))
+        except OSError as exc:
+            raise StackGone(f"{self.name}: cannot start {self.manifest.command[0]}: {exc}") \
+                from None
+        finally:
+            log.close()
+        timeout = self.manifest.start_timeout
+        self.client = ControlClient.connect(self.name, self.control_path, self.process, timeout)
+        self.client.call("configure", wait=timeout, **self.baseline_message())
+        self.ready_after = time.monotonic() - started
+
+    def _prepare_links(self):
+        lines = [f"ip link set dev {shlex.quote(i.name)} mtu {i.mtu} up"
+                 for i in self.baseline.interfaces.values()]
+        lines += tx_checksums_in_software(self.baseline.interfaces.values())
+        self.shell(" && ".join(lines), "bringing the DUT's interfaces up")
+
+    def baseline_message(self):
+        """The ``configure`` request's arguments: interfaces, routes, forwarding."""
+        interfaces = [{"name": i.name, "mac": i.mac, "mtu": i.mtu,
+                       "addresses": [str(a) for a in (i.ipv4, i.ipv6) if a is not None],
+                       "link_local": f"{i.ipv6_link_local}/64"}
+                      for i in self.baseline.interfaces.values()]
+        routes = [{"destination": str(r.destination),
+                   "gateway": None if r.gateway is None else str(r.gateway),
+                   "interface": r.device} for r in self.baseline.routes]
+        return {"interfaces": interfaces, "routes": routes,
+                "forwarding": sorted(self.baseline.forwarding)}
+
+    def stop(self):
+        """SIGTERM the shim, SIGKILL it after a grace period; close the connection."""
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(STOP_GRACE)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def alive(self):
+        """The shim's process runs and answers ``hello`` within a second."""
+        if self.process is None or self.process.poll() is not None or self.client is None:
+            return False
+        try:
+            self.client.call("hello")
+            return self.node.run("true", timeout=1.0)[1] == 0
+        except (StackGone, NodeGone):
+            return False
+
+    def reset(self):
+        """Ask the stack to return to its baseline; forget UDP listeners."""
+        self._listeners.clear()
+        self.client.call("reset")
+
+    # -- contract hooks --------------------------------------------------
+
+    def _call(self, op, **arguments):
+        return self.client.call(op, **arguments)
+
+    def _set_link(self, interface, up):
+        self._call("link_set", interface=interface, up=up)
+
+    def _set_mtu(self, interface, mtu):
+        self._call("mtu_set", interface=interface, mtu=mtu)
+
+    def _add_address(self, interface, address):
+        self._call("addr_add", interface=interface, address=str(address))
+
+    def _remove_address(self, interface, address):
+        self._call("addr_del", interface=interface, address=str(address))
+
+    def _add_route(self, destination, gateway, interface):
+        self._call("route_add", **_route(destination, gateway, interface))
+
+    def _remove_route(self, destination, gateway, interface):
+        self._call("route_del", **_route(destination, gateway, interface))
+
+    def _neighbors(self, interface):
+        found = self._call("neigh_list", interface=interface).get("neighbors", [])
+        return [Neighbor(n["address"], n["interface"], n.get("mac"), n.get("state", ""))
+                for n in found]
+
+    def _add_neighbor(self, interface, address, mac):
+        self._call("neigh_add", interface=interface, address=str(address), mac=mac)
+
+    def _flush_neighbors(self, interface, family):
+        self._call("neigh_flush", interface=interface, family=family)
+
+    def _set_forwarding(self, family, enabled):
+        self._call("forwarding_set", family=family, enabled=enabled)
+
+    def _ping(self, destination, count, size, ttl, dont_fragment, timeout, interval, source):
+        answer = self.client.call(
+            "echo", wait=count * interval + timeout + ECHO_SLACK,
+            destination=str(destination), count=count, size=size, ttl=ttl,
+            dont_fragment=dont_fragment, timeout=timeout, interval=interval,
+            source=None if source is None else str(source))
+        result = PingResult(str(destination), answer.get("transmitted", 0))
+        result.replies = [PingReply(r["source"], r["seq"], r["ttl"], r["size"], r["rtt_ms"])
+                          for r in answer.get("replies", [])]
+        result.errors = list(answer.get("errors", []))
+        return result
+
+    def _send_udp(self, destination, port, payload, source_port):
+        self._call("udp_send", destination=str(destination), port=port, payload=payload.hex(),
+                   source_port=source_port)
+
+    def _listen_udp(self, port, family):
+        handle = self._call("udp_listen", port=port, family=family)["handle"]
+        listener = _UdpListener(self.client, handle)
+        self._listeners.append(listener)
+        return listener
+
+    def _set_knob(self, name, value):
+        self._call("knob_set", name=name, value=value)
+
+    def _get_knob(self, name):
+        return str(self._call("knob_get", name=name)["value"])
+
+
+def _route(destination, gateway, interface):
+    return {"destination": str(destination),
+            "gateway": None if gateway is None else str(gateway), "interface": interface}
+
+
+class _UdpListener:
+    """A UDP port the stack listens on, read through the control connection."""
+
+    def __init__(self, client, handle):
+        self.client, self.handle = client, handle
+
+    def datagrams(self, timeout):
+        """The datagrams that arrive within *timeout* seconds; then the listener closes."""
+        answer = self.client.call("udp_receive", wait=timeout + ECHO_SLACK,
+                                  handle=self.handle, timeout=timeout)
+        self.close()
+        return [Datagram(d["source"], d["port"], bytes.fromhex(d["data"]))
+                for d in answer.get("datagrams", [])]
+
+    def close(self):
+        """Stop listening."""
+        self.client.call("udp_close", handle=self.handle)
