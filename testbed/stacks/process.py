@@ -11,6 +11,7 @@ import sys
 import time
 
 from ..network import SILENT, NodeGone, tx_checksums_in_software
+from ..errors import ControlError
 from .contract import Datagram, Dut, Neighbor, PingReply, PingResult
 from .control import ControlClient, StackGone
 
@@ -70,9 +71,21 @@ class ProcessDut(Dut):
         finally:
             log.close()
         timeout = self.manifest.start_timeout
-        self.client = ControlClient.connect(self.name, self.control_path, self.process, timeout)
-        self.client.call("configure", wait=timeout, **self.baseline_message())
+        try:
+            self.client = ControlClient.connect(self.name, self.control_path, self.process,
+                                                timeout)
+            self.client.call("configure", wait=timeout, **self.baseline_message())
+        except ControlError as exc:
+            raise ControlError(f"{exc}{self._log_tail()}") from None
         self.ready_after = time.monotonic() - started
+
+    def _log_tail(self, lines=5):
+        """The end of the stack's log, to say why it would not start."""
+        try:
+            tail = (self.run.dir / "stack.log").read_text(errors="replace").splitlines()[-lines:]
+        except OSError:
+            return ""
+        return "".join(f"\n  stack.log: {line}" for line in tail)
 
     def _prepare_links(self):
         lines = [f"ip link set dev {shlex.quote(i.name)} mtu {i.mtu} up"
@@ -101,6 +114,7 @@ class ProcessDut(Dut):
         if process is None or process.poll() is not None:
             return
         process.send_signal(signal.SIGTERM)
+        process.send_signal(signal.SIGCONT)     # a stopped (hung) stack must see it too
         try:
             process.wait(STOP_GRACE)
         except subprocess.TimeoutExpired:

@@ -59,8 +59,8 @@ def _owner(run_id):
     return next(r for r in runstate.Run.all() if r.id == run_id).state["owner"]
 
 
-def _up_detached(topology):
-    result = run_testbed("up", topology, "--detach")
+def _up_detached(topology, *options):
+    result = run_testbed("up", topology, "--detach", *options)
     assert result.returncode == 0, result.stderr
     status = json.loads(run_testbed("status", "--json").stdout)
     live = [r for r in status if r["alive"] and r["topology"] == topology]

@@ -1,0 +1,124 @@
+"""Every shipped process stack (lwIP, gVisor, PyTCP, UML) on real namespaces.
+
+The ARP and ICMPv4 suites run against each of them through ``testbed matrix``
+(so CI runs them on every change); a stack that dies or hangs is a crash and
+the run goes on; no stack process outlives a killed run.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from testbed import runstate, scenario, stacks, topology
+from testbed.engine import Runner
+from testbed.network import Network
+
+from test_cli import _owner, _up_detached, run_testbed
+
+PROCESS_STACKS = sorted(s.name for s in stacks.available() if s.adapter_name == "process")
+ALL = sorted(["linux", *PROCESS_STACKS])
+
+
+def test_every_process_stack_is_built():
+    """CI builds every stack through scripts/setup; a missing one is a failure, not a skip."""
+    assert {"lwip", "gvisor", "pytcp", "uml"} <= set(PROCESS_STACKS)
+    for name in PROCESS_STACKS:
+        stacks.require_built(stacks.load(name))
+
+
+@pytest.fixture(scope="module")
+def arp_icmpv4_matrix(tmp_path_factory):
+    """ARP and ICMPv4 against linux and every process stack, as `testbed matrix` runs them."""
+    out = tmp_path_factory.mktemp("matrix")
+    done = subprocess.run([sys.executable, "-m", "testbed", "matrix", "--stacks", ",".join(ALL),
+                           "--suites", "arp,icmpv4", "--out", str(out)],
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return out, json.loads((out / "matrix.json").read_text())
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_arp_and_icmpv4_run_against_every_stack(arp_icmpv4_matrix, name):
+    out, data = arp_icmpv4_matrix
+    expected = len(scenario.select(scenario.load_all(), ["arp", "icmpv4"]))
+    mine = [t["verdicts"][name] for t in data["tests"] if name in t["verdicts"]]
+    assert len(mine) == expected
+    verdicts = [v["verdict"] for v in mine]
+    # The set-up verification passed (the stack answers on the wire) and the
+    # test bed could drive it: every test came to a verdict about the stack.
+    assert "error" not in verdicts and "crash" not in verdicts, \
+        [(t["id"], t["verdicts"][name]) for t in data["tests"]
+         if t["verdicts"].get(name, {}).get("verdict") in ("error", "crash")]
+    assert verdicts.count("pass") >= 20, f"{name}: only {verdicts.count('pass')} passes"
+    assert (out / name / "summary.md").is_file() and (out / name / "junit.xml").is_file()
+    assert any((out / name / "pcap").iterdir())
+
+
+def test_matrix_tells_the_stacks_apart(arp_icmpv4_matrix):
+    out, data = arp_icmpv4_matrix
+    assert set(data["summary"]) == set(ALL)
+    assert any(len({v["verdict"] for v in t["verdicts"].values()}) > 1 for t in data["tests"])
+    text = (out / "matrix.md").read_text()
+    assert all(f"| {name} | " in text for name in ALL)
+
+
+@pytest.mark.parametrize("name", PROCESS_STACKS)
+def test_a_stack_that_dies_or_hangs_is_a_crash_and_the_run_goes_on(name, tmp_path,
+                                                                   no_leftovers):
+    tests = scenario.select(scenario.load_all(),
+                            ["ARP-1.1", "ARP-4.1", "ARP-1.2", "ARP-4.2", "ARP-1.3"])
+    runner = Runner(stacks.load(name), tmp_path, silence=0.2)
+    sessions, original = [], Runner._run_one
+
+    def run_one(self, session, test):
+        sessions.append(session)
+        return original(self, session, test)
+
+    def disturb(result):
+        process = sessions[-1].dut.process
+        if result.id == "ARP-1.1":
+            os.kill(process.pid, signal.SIGKILL)      # dies between tests
+        elif result.id == "ARP-1.2":
+            os.kill(process.pid, signal.SIGSTOP)      # hangs
+    runner.on_result = disturb
+    Runner._run_one = run_one
+    try:
+        results = {r.id: r for r in runner.run(tests)}
+    finally:
+        Runner._run_one = original
+    assert [results[t].verdict for t in ("ARP-1.1", "ARP-4.1", "ARP-1.2", "ARP-4.2", "ARP-1.3")] \
+        == ["pass", "crash", "pass", "crash", "pass"], {k: (r.verdict, r.reason)
+                                                         for k, r in results.items()}
+    assert "stopped answering" in results["ARP-4.1"].reason
+    assert "no answer to reset within 1 s" in results["ARP-4.2"].reason
+
+
+@pytest.mark.parametrize("name", PROCESS_STACKS)
+def test_no_stack_process_outlives_kill_9_and_clean(name, no_leftovers):
+    run_id = _up_detached("topology-1", "--stack", name)
+    os.kill(_owner(run_id), signal.SIGKILL)
+    time.sleep(0.2)
+    assert run_id in runstate.marked(), "the stack should still run before clean"
+    cleaned = run_testbed("clean")
+    assert cleaned.returncode == 0 and run_id in cleaned.stdout
+    assert run_id not in runstate.marked()
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    assert str(runstate.Run(run_id, runstate.paths.RUNS / run_id).dir) not in ps
+
+
+@pytest.mark.parametrize("name", PROCESS_STACKS)
+def test_dut_pings_a_live_host_through_the_protocol(name, no_leftovers):
+    spec = stacks.load(name)
+    with Network(topology.load("topology-3"), spec) as network:
+        dut = network.dut
+        assert dut.alive() and dut.ready_after is not None
+        result = dut.ping("198.18.1.10", count=2, interval=0.1)
+        assert result.received == 2 and result.replies[0].ttl == 64
+        assert dut.ping("198.18.1.99", count=1, timeout=0.5).received == 0
+        dut.reset()
+        assert dut.alive()
