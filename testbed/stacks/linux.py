@@ -18,7 +18,7 @@ _REPLY = re.compile(r"^(\d+) bytes from ([0-9a-fA-F.:]+?):? icmp_seq=(\d+) (?:tt
                     r"time=([\d.]+) ms")
 _ERROR = re.compile(r"^From ([0-9a-fA-F.:]+?):? icmp_seq=(\d+) (.+)$")
 _SENT = re.compile(r"^(\d+) packets transmitted")
-_LOCAL = re.compile(r"^ping: (local error: .+)$")
+_LOCAL = re.compile(r"^ping: ((?:local error|connect|sendmsg): .+)$")
 
 
 def _sysctl_name(name):
