@@ -61,11 +61,12 @@ class Session:
     """One topology built for conformance tests of one address family, its capture, and
     the DUT's answer time."""
 
-    def __init__(self, topology_name, stack_spec, family, silence=None):
+    def __init__(self, topology_name, stack_spec, family, silence=None, logs=None):
         self.topology = topology.load(topology_name).conformance_view()
         self.stack_spec, self.family = stack_spec, family
         self.network = self.capture = None
         self.fixed_silence, self.silence = silence, silence
+        self.logs = logs
 
     def start(self):
         """Build the topology and open the capture."""
@@ -78,8 +79,20 @@ class Session:
         if self.capture is not None:
             self.capture.close()
         if self.network is not None:
+            self._keep_stack_log()
             self.network.stop()
         self.network = self.capture = None
+
+    def _keep_stack_log(self):
+        """Append what the stack wrote (``stack.log`` in the run's folder) to *logs*."""
+        run = self.network.run
+        source = run.dir / "stack.log" if run is not None else None
+        if self.logs is None or source is None or not source.is_file():
+            return
+        self.logs.mkdir(parents=True, exist_ok=True)
+        with open(self.logs / f"{self.topology.name}-{self.family}.stack.log", "ab") as log:
+            log.write(f"--- {run.id} ({self.stack_spec.name})\n".encode())
+            log.write(source.read_bytes())
 
     @property
     def dut(self):
@@ -243,10 +256,14 @@ class Runner:
         return results
 
     def _run_group(self, topo, family, tests):
-        session = Session(topo, self.stack_spec, family, self.silence)
+        session = Session(topo, self.stack_spec, family, self.silence, self.out / "logs")
         results = []
         try:
-            session.start()
+            try:
+                session.start()
+            except Unsupported as exc:   # the stack cannot take this topology's baseline
+                return [self._record(test, "unsupported", f"set-up: {exc}", 0.0, None)
+                        for test in tests]
             reason = session.verify()
             for test in tests:
                 if reason is not None:
