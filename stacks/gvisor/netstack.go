@@ -467,6 +467,15 @@ type knob struct {
 	set func(value string) error
 }
 
+// linuxNames are the Linux sysctls that mean the same as one of the knobs
+// below, in the same unit.  Not here: net.ipv6.conf.all.hop_limit (Linux
+// sends with each interface's own conf.IFACE.hop_limit, netstack has one hop
+// limit per stack) and net.ipv4.ipfrag_time (netstack's reassembly timeout is
+// a compile-time constant).
+var linuxNames = map[string]string{
+	"net.ipv4.ip_default_ttl": "ipv4.default_ttl",
+}
+
 // knob finds a knob by name:
 //
 //	icmp_rate_limit           stack-wide ICMP error limit, messages/s ("inf": off, the baseline)
@@ -474,10 +483,14 @@ type knob struct {
 //	ipv4.default_ttl          TTL of locally generated IPv4 packets
 //	ipv6.default_hop_limit    hop limit of locally generated IPv6 packets
 //	nud.IFACE.FAMILY.FIELD    the ARP (ipv4) / NDP (ipv6) cache timing of one
-//	                          interface: base_reachable_time_ms,
-//	                          delay_first_probe_time_ms, retransmit_timer_ms,
-//	                          max_multicast_probes, max_unicast_probes
+//	                          interface, FIELD one of nudFields
+//	net.FAMILY.neigh.IFACE.FIELD  the same under Linux names, FIELD one of linuxNeighFields
+//
+// and the Linux names of linuxNames.
 func (sh *shim) knob(name string) (*knob, error) {
+	if native, ok := linuxNames[name]; ok {
+		name = native
+	}
 	s := sh.stack
 	switch name {
 	case "icmp_rate_limit":
@@ -535,13 +548,61 @@ func (sh *shim) knob(name string) (*knob, error) {
 	}
 	parts := strings.Split(name, ".")
 	if len(parts) == 4 && parts[0] == "nud" {
-		return sh.nudKnob(parts[1], parts[2], parts[3])
+		return sh.nudKnob(name, parts[1], parts[2], parts[3], nudFields)
+	}
+	if len(parts) == 5 && parts[0] == "net" && (parts[1] == "ipv4" || parts[1] == "ipv6") && parts[2] == "neigh" {
+		return sh.nudKnob(name, parts[3], parts[1], parts[4], linuxNeighFields)
 	}
 	return nil, unsupported("gvisor has no knob %s", name)
 }
 
+// nudField is one field of netstack's NUDConfigurations: a duration, whose
+// knob values count units, or a count.
+type nudField struct {
+	duration func(*stack.NUDConfigurations) *time.Duration
+	unit     time.Duration
+	count    func(*stack.NUDConfigurations) *uint32
+}
+
+func baseReachableTime(c *stack.NUDConfigurations) *time.Duration   { return &c.BaseReachableTime }
+func delayFirstProbeTime(c *stack.NUDConfigurations) *time.Duration { return &c.DelayFirstProbeTime }
+func retransmitTimer(c *stack.NUDConfigurations) *time.Duration     { return &c.RetransmitTimer }
+func maxMulticastProbes(c *stack.NUDConfigurations) *uint32         { return &c.MaxMulticastProbes }
+func maxUnicastProbes(c *stack.NUDConfigurations) *uint32           { return &c.MaxUnicastProbes }
+
+// nudFields are the shim's own names of the NUD fields.
+var nudFields = map[string]nudField{
+	"base_reachable_time_ms":    {duration: baseReachableTime, unit: time.Millisecond},
+	"delay_first_probe_time_ms": {duration: delayFirstProbeTime, unit: time.Millisecond},
+	"retransmit_timer_ms":       {duration: retransmitTimer, unit: time.Millisecond},
+	"max_multicast_probes":      {count: maxMulticastProbes},
+	"max_unicast_probes":        {count: maxUnicastProbes},
+}
+
+// linuxNeighFields are the Linux neighbour sysctls of the same meaning, in
+// Linux units.  Linux's ucast_solicit counts the unicast probes of the PROBE
+// state and mcast_solicit the broadcast/multicast ones of INCOMPLETE, as
+// netstack's two counts do.  Not here: the deprecated retrans_time (USER_HZ
+// ticks), app_solicit and mcast_resolicit (netstack has neither: no user-space
+// probes, unicast only in PROBE), gc_*, locktime, proxy_* (no equivalents).
+var linuxNeighFields = map[string]nudField{
+	"base_reachable_time_ms": {duration: baseReachableTime, unit: time.Millisecond},
+	"base_reachable_time":    {duration: baseReachableTime, unit: time.Second},
+	"delay_first_probe_time": {duration: delayFirstProbeTime, unit: time.Second},
+	"retrans_time_ms":        {duration: retransmitTimer, unit: time.Millisecond},
+	"ucast_solicit":          {count: maxUnicastProbes},
+	"mcast_solicit":          {count: maxMulticastProbes},
+}
+
 // nudKnob is one field of an interface's neighbour cache configuration.
-func (sh *shim) nudKnob(iface, family, field string) (*knob, error) {
+// netstack silently replaces values below its minimums (1 ms for the reachable
+// time and retransmit timer, 1 for counts) by its defaults; such values are
+// refused instead.
+func (sh *shim) nudKnob(name, iface, family, field string, fields map[string]nudField) (*knob, error) {
+	f, ok := fields[field]
+	if !ok {
+		return nil, unsupported("gvisor has no knob %s", name)
+	}
 	id, err := sh.nic(&iface)
 	if err != nil {
 		return nil, err
@@ -550,58 +611,46 @@ func (sh *shim) nudKnob(iface, family, field string) (*knob, error) {
 	if err != nil {
 		return nil, err
 	}
-	durations := map[string]func(*stack.NUDConfigurations) *time.Duration{
-		"base_reachable_time_ms":    func(c *stack.NUDConfigurations) *time.Duration { return &c.BaseReachableTime },
-		"delay_first_probe_time_ms": func(c *stack.NUDConfigurations) *time.Duration { return &c.DelayFirstProbeTime },
-		"retransmit_timer_ms":       func(c *stack.NUDConfigurations) *time.Duration { return &c.RetransmitTimer },
-	}
-	counts := map[string]func(*stack.NUDConfigurations) *uint32{
-		"max_multicast_probes": func(c *stack.NUDConfigurations) *uint32 { return &c.MaxMulticastProbes },
-		"max_unicast_probes":   func(c *stack.NUDConfigurations) *uint32 { return &c.MaxUnicastProbes },
-	}
 	s, protocol := sh.stack, protocols[0]
 	config := func() stack.NUDConfigurations {
 		c, _ := s.NUDConfigurations(id, protocol)
 		return c
 	}
-	update := func(change func(*stack.NUDConfigurations)) error {
+	get := func() string {
 		c := config()
-		change(&c)
+		if f.count != nil {
+			return strconv.FormatUint(uint64(*f.count(&c)), 10)
+		}
+		return strconv.FormatInt(int64(*f.duration(&c)/f.unit), 10)
+	}
+	set := func(v string) error {
+		n, err := strconv.ParseUint(v, 10, 32)
+		if err != nil {
+			return invalid("%s is a whole number", name)
+		}
+		old := config()
+		c := old
+		if f.count != nil {
+			*f.count(&c) = uint32(n)
+		} else {
+			d := time.Duration(n) * f.unit
+			if d == 0 {
+				// 0 asks for no delay; netstack reads 0 as "the default", so the
+				// shortest duration stands in (only the first-probe delay takes it).
+				d = time.Nanosecond
+			}
+			*f.duration(&c) = d
+		}
 		if err := s.SetNUDConfigurations(id, protocol, c); err != nil {
 			return failed("%s", err)
 		}
+		if config() != c {
+			s.SetNUDConfigurations(id, protocol, old)
+			return invalid("netstack does not take %s %s (below its minimum)", name, v)
+		}
 		return nil
 	}
-	number := func(v string) (uint32, error) {
-		n, err := strconv.ParseUint(v, 10, 32)
-		if err != nil {
-			return 0, invalid("%s is a whole number", field)
-		}
-		return uint32(n), nil
-	}
-	if field, ok := durations[field]; ok {
-		return &knob{
-			get: func() string { c := config(); return strconv.FormatInt(field(&c).Milliseconds(), 10) },
-			set: func(v string) error {
-				n, err := number(v)
-				if err != nil {
-					return err
-				}
-				return update(func(c *stack.NUDConfigurations) { *field(c) = time.Duration(n) * time.Millisecond })
-			}}, nil
-	}
-	if field, ok := counts[field]; ok {
-		return &knob{
-			get: func() string { c := config(); return strconv.FormatUint(uint64(*field(&c)), 10) },
-			set: func(v string) error {
-				n, err := number(v)
-				if err != nil {
-					return err
-				}
-				return update(func(c *stack.NUDConfigurations) { *field(c) = n })
-			}}, nil
-	}
-	return nil, unsupported("gvisor has no knob nud.%s.%s.%s", iface, family, field)
+	return &knob{get: get, set: set}, nil
 }
 
 // knobText is a knob value sent as a JSON string or number.

@@ -98,7 +98,7 @@ def test_bad_stack_manifest_is_one_clear_error(tmp_path, text, line, message):
 
 
 def test_unknown_stack_name_lists_the_known_ones():
-    with pytest.raises(InputError, match="known: .*linux, null"):
+    with pytest.raises(InputError, match="known: .*linux.*null"):
         stacks.load("seastar")
 
 
