@@ -142,6 +142,8 @@ class _TestRun:
         self._role()
         for operation in self.test.setup:
             self._operate(operation, "set-up")
+        if self.test.introduce:
+            self._introduce()
         for step in self.test.steps:
             self._step(step)
         self.decided = time.monotonic()
@@ -152,6 +154,32 @@ class _TestRun:
             if (family in want) != (family in self.session.topology.dut.forwarding):
                 self._operate({"set_forwarding": {"family": family,
                                                   "enabled": family in want}}, "role")
+
+    def _introduce(self):
+        """Each identity that sends in the test first asks the DUT for its address (ARP/NS).
+
+        A real host resolves the DUT before its first unicast packet, and the
+        DUT learns the host from that request (RFC 826; RFC 4861 §7.2.3), so
+        an answer the DUT sends back needs no resolution of its own.  Without
+        this, a stack that drops a packet while resolving (RFC 1122 §2.3.2.2
+        only says SHOULD queue) would look silent where a test expects
+        silence, and would fail answer tests for a reason outside them.
+        The ARP suite, which tests the cache itself, opts out.
+        """
+        topo, family = self.session.topology, self.session.family
+        senders = dict.fromkeys(step["send"]["from"] for step in self.test.steps
+                                if "send" in step)
+        for name in senders:
+            identity = topo.identities[name]
+            network = topo.interface(identity.interface).network
+            intf = next((i for i in topo.dut.interfaces.values() if i.network == network), None)
+            if intf is None or intf.address(family) is None or identity.address(family) is None:
+                continue
+            stimulus, answer = packets.resolution_probe(identity, intf, family)
+            since = self.capture.mark()
+            self.capture.send(name, stimulus)
+            self.capture.wait_for(identity.interface, answer, since, self.session.silence)
+        self.since = self.capture.mark()
 
     def _operate(self, operation, stage):
         (name, args), = operation.items()

@@ -16,6 +16,9 @@ from .errors import InputError
 from .stacks.contract import Dut
 
 SUITES = ("ARP", "IPv4", "ICMPv4", "IPv4-GW", "IPv6", "ICMPv6", "IPv6-NDP")
+# Suites that test the neighbour cache itself: their senders do not introduce
+# themselves to the DUT before a test (Test.introduce).
+CACHE_SUITES = ("ARP", "IPv6-NDP")
 OPERATIONS = {name: inspect.signature(getattr(Dut, name))
               for name in ("set_link", "set_mtu", "add_address", "remove_address", "add_route",
                            "remove_route", "add_neighbor", "flush_neighbors", "set_forwarding",
@@ -37,6 +40,7 @@ class Test:
     steps: list
     setup: list = field(default_factory=list)
     resolve: bool = True
+    introduce: bool = True
     description: str = ""
     page: int | None = None
     source: str = ""
@@ -91,6 +95,7 @@ def load_file(path, known_ids=None):
             section=reference["section"], page=reference.get("page"),
             classification=spec["classification"], topology=topo_name, role=role,
             steps=spec["steps"], setup=spec.get("setup", []), resolve=spec.get("resolve", True),
+            introduce=spec.get("introduce", data["suite"] not in CACHE_SUITES),
             description=spec.get("description", "").strip(),
             source=f"{path}:{yamlsource.line_at(data, [*where, 'id'])}"))
     return tests
