@@ -26,6 +26,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))   # testbed itself, when run from a checkout
 
+from testbed.stacks.iputils import parse_ping    # noqa: E402
 from testbed.stacks.serve import Refused, Shim     # noqa: E402
 
 KERNEL = "/usr/bin/linux.uml"
@@ -288,8 +289,6 @@ class UmlShim(Shim):
             args += ["-I", str(ipaddress.ip_address(source))]
         output, _ = self.guest.run(shlex.join(args + [str(destination)]),
                                    count * interval + timeout + 2.0, "pinging")
-        # imported here: testbed.stacks.linux brings in Mininet, 0.2 s of start-up
-        from testbed.stacks.linux import parse_ping
         result = parse_ping(str(destination), output)
         return {"transmitted": result.transmitted, "errors": result.errors,
                 "replies": [asdict(reply) for reply in result.replies]}

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from ..errors import ControlError, Unsupported
-from ..network import NodeGone
 
 
 class Capability(StrEnum):
@@ -141,6 +140,7 @@ class Dut:
         By default: the DUT namespace's shell answers within a second; a stack
         running as a process of its own adds its own check.
         """
+        from ..network import NodeGone   # here: the contract itself needs no Mininet
         try:
             return self.node.run("true", timeout=1.0)[1] == 0
         except NodeGone:

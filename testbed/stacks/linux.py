@@ -11,14 +11,10 @@ import time
 from ..errors import ControlError, InputError
 from ..network import (FORWARDING, KERNEL_DEFAULTS, NO_DAD, ip_batch, route_args,
                        tx_checksums_in_software)
-from .contract import Capability, Datagram, Dut, Neighbor, PingReply, PingResult, family_of
+from .contract import Capability, Datagram, Dut, Neighbor, family_of
+from .iputils import parse_ping
 
 _KNOB = re.compile(r"^[A-Za-z0-9_.\-/]+$")
-_REPLY = re.compile(r"^(\d+) bytes from ([0-9a-fA-F.:]+?):? icmp_seq=(\d+) (?:ttl|hlim)=(\d+) "
-                    r"time=([\d.]+) ms")
-_ERROR = re.compile(r"^From ([0-9a-fA-F.:]+?):? icmp_seq=(\d+) (.+)$")
-_SENT = re.compile(r"^(\d+) packets transmitted")
-_LOCAL = re.compile(r"^ping: ((?:local error|connect|sendmsg): .+)$")
 
 
 def _sysctl_name(name):
@@ -188,21 +184,6 @@ class LinuxDut(Dut):
 
     def _get_knob(self, name):
         return self.shell(f"sysctl -n {shlex.quote(_sysctl_name(name))}", f"reading {name}").strip()
-
-
-def parse_ping(destination, output):
-    """A PingResult from the output of iputils ping."""
-    result = PingResult(destination)
-    for line in output.splitlines():
-        if m := _REPLY.match(line):
-            result.replies.append(PingReply(m[2], int(m[3]), int(m[4]), int(m[1]), float(m[5])))
-        elif m := _ERROR.match(line):
-            result.errors.append(f"from {m[1]}: {m[3].strip()}")
-        elif m := _LOCAL.match(line):
-            result.errors.append(m[1].strip())
-        elif m := _SENT.match(line):
-            result.transmitted = int(m[1])
-    return result
 
 
 class UdpListener:

@@ -6,7 +6,7 @@ from testbed import stacks, topology
 from testbed.errors import InputError, Unsupported
 from testbed.network import configure_batch, configure_script, proc_writes, table_rows
 from testbed.stacks.contract import Capability, Dut
-from testbed.stacks.linux import parse_ping
+from testbed.stacks.iputils import parse_ping
 
 PING_OUTPUT = """PING 198.18.1.10 (198.18.1.10) 56(84) bytes of data.
 64 bytes from 198.18.1.10: icmp_seq=1 ttl=64 time=0.161 ms
