@@ -154,12 +154,12 @@ class Dut:
 
     def set_link(self, interface, up):
         """Bring *interface* up or down."""
-        self.require(Capability.LINK)
+        self.require(Capability.LINK, operation="set link state")
         self._set_link(interface, up)
 
     def set_mtu(self, interface, mtu):
         """Set the MTU of *interface*."""
-        self.require(Capability.MTU)
+        self.require(Capability.MTU, operation="set the MTU")
         self._set_mtu(interface, int(mtu))
 
     def add_address(self, interface, address):
