@@ -65,8 +65,15 @@ class Guest:
         bpf.write_bytes(NO_OUTGOING)
         vectors = [f"vec{i}:transport=raw,ifname={name},mac={mac},bpffile={bpf}"
                    for i, (name, mac) in enumerate(interfaces)]
+        # The guest's scratch space: a tmpfs the agent mounts over this empty
+        # folder of the run's (not over /tmp, which may hold the checkout
+        # itself, seen read-only through hostfs).  Kernel parameters it does
+        # not know reach init as environment variables.
+        self.scratch = Path(run) / "guest"
+        self.scratch.mkdir(exist_ok=True)
         command = [KERNEL, *BOOT_OPTIONS, f"uml_dir={run}", "umid=dut",
-                   f"init={HERE / 'agent'}", f"ssl0=fd:{theirs.fileno()}", *vectors]
+                   f"init={HERE / 'agent'}", f"SCRATCH={self.scratch}",
+                   f"ssl0=fd:{theirs.fileno()}", *vectors]
         self.process = subprocess.Popen(
             command, pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
             stdout=sys.stderr, env={**os.environ, "TMPDIR": str(run)},
@@ -204,7 +211,7 @@ class UmlShim(Shim):
         """A script line stopping every UDP listener (and forgetting them)."""
         pids = " ".join(str(pid) for pid, _ in self.listeners.values())
         self.listeners.clear()
-        return f"{{ kill {pids}; rm -f /tmp/udp.*; }} 2>/dev/null" if pids else ":"
+        return f"{{ kill {pids}; rm -f {self.guest.scratch}/udp.*; }} 2>/dev/null" if pids else ":"
 
     # -- links and addresses ---------------------------------------------
 
@@ -308,7 +315,8 @@ class UmlShim(Shim):
         handle = self.next_handle
         self.next_handle += 1
         pid = self.guest.shell(shlex.join([str(UDP_TOOL), "listen", str(int(port)), family,
-                                           f"/tmp/udp.{handle}"]), "listening on UDP")
+                                           f"{self.guest.scratch}/udp.{handle}"]),
+                               "listening on UDP")
         self.listeners[handle] = [int(pid), 0]
         return {"handle": handle}
 
@@ -316,8 +324,9 @@ class UmlShim(Shim):
         """The datagrams that arrived by the end of *timeout* seconds, not reported before."""
         listener = self._listener(handle)
         time.sleep(timeout)
-        output = self.guest.shell(f"while read -r d; do echo \"$d\"; done < /tmp/udp.{handle}",
-                                  "reading datagrams")
+        output = self.guest.shell(
+            f"while read -r d; do echo \"$d\"; done < {self.guest.scratch}/udp.{handle}",
+            "reading datagrams")
         lines = output.splitlines()[listener[1]:]
         listener[1] += len(lines)
         datagrams = []
@@ -330,7 +339,8 @@ class UmlShim(Shim):
         """Stop a listener."""
         pid, _ = self._listener(handle)
         del self.listeners[handle]
-        self.guest.shell(f"kill {pid}; rm -f /tmp/udp.{handle}", "closing a UDP listener")
+        self.guest.shell(f"kill {pid}; rm -f {self.guest.scratch}/udp.{handle}",
+                         "closing a UDP listener")
 
     def _listener(self, handle):
         if handle not in self.listeners:

@@ -112,7 +112,7 @@ def test_no_stack_process_outlives_kill_9_and_clean(name, no_leftovers):
 
 
 @pytest.mark.parametrize("name", PROCESS_STACKS)
-def test_dut_pings_a_live_host_through_the_protocol(name, no_leftovers):
+def test_dut_pings_and_exchanges_udp_with_a_live_host(name, no_leftovers):
     spec = stacks.load(name)
     live_pair = Path(__file__).parent.parent / "data/topologies/live-pair.yaml"
     with Network(topology.load(str(live_pair)), spec) as network:
@@ -123,7 +123,19 @@ def test_dut_pings_a_live_host_through_the_protocol(name, no_leftovers):
             assert result.received >= 1, (family, result)   # PyTCP drops the first while it resolves
             assert result.replies[-1].ttl == 64 and result.replies[-1].source == address
         assert dut.ping("198.18.1.99", count=1, timeout=0.5).received == 0
-        out, _ = network["h1"].run("ip neigh show 198.18.1.1")
+        h1 = network["h1"]
+        out, _ = h1.run("ip neigh show 198.18.1.1")
         assert network.topology.dut.interfaces["eth0"].mac in out   # the stack's own MAC
+        inbound = dut.listen_udp(6666)
+        h1.cmd(f"{sys.executable} -m testbed.udp send 198.18.1.1 6666 {b'ping'.hex()}")
+        assert [(d.source, d.payload) for d in inbound.datagrams(timeout=0.5)] == \
+            [("198.18.1.10", b"ping")]
+        listener = h1.popen([sys.executable, "-m", "testbed.udp", "listen", "5555"], text=True)
+        assert listener.stdout.readline().startswith("listening")
+        dut.send_udp("198.18.1.10", 5555, b"hello", source_port=4444)
+        line = listener.stdout.readline()
+        listener.kill()
+        listener.wait()
+        assert json.loads(line) == {"source": "198.18.1.1", "port": 4444, "data": b"hello".hex()}
         dut.reset()
         assert dut.alive()
