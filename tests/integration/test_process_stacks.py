@@ -139,3 +139,14 @@ def test_dut_pings_and_exchanges_udp_with_a_live_host(name, no_leftovers):
         assert json.loads(line) == {"source": "198.18.1.1", "port": 4444, "data": b"hello".hex()}
         dut.reset()
         assert dut.alive()
+
+
+def test_external_manifest_runs_a_stack_testbed_does_not_ship(tmp_path, no_leftovers):
+    """The worked example: a manifest outside stacks/NAME/ that starts a shim by path."""
+    example = Path(__file__).parent.parent.parent / "stacks/examples/gvisor-external.yaml"
+    listed = run_testbed("run", "ARP-1.1", "ICMP-1.1", "--stack", str(example),
+                         "--out", str(tmp_path))
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    results = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    assert {(r["stack"], r["verdict"]) for r in results} == {("gvisor-external", "pass")}
+    assert stacks.load(str(example)).version().startswith("gVisor netstack")
