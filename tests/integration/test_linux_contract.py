@@ -129,7 +129,11 @@ def test_knob_set_get_and_reset_restores(dut):
 
 
 def test_udp_from_and_to_the_dut(net, dut):
-    h1 = net["h1"]
+    assert_udp_both_ways(net["h1"], dut)
+
+
+def assert_udp_both_ways(h1, dut):
+    """The DUT (at 198.18.1.1) sends a datagram to h1 (198.18.1.10) and receives one from it."""
     listener = h1.popen([sys.executable, "-m", "testbed.udp", "listen", "5555"], text=True)
     assert listener.stdout.readline().startswith("listening")
     dut.send_udp("198.18.1.10", 5555, b"hello", source_port=4444)

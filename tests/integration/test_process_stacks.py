@@ -20,6 +20,7 @@ from testbed.engine import Runner
 from testbed.network import Network
 
 from test_cli import _owner, _up_detached, run_testbed
+from test_linux_contract import assert_udp_both_ways
 
 PROCESS_STACKS = sorted(s.name for s in stacks.available() if s.adapter_name == "process")
 ALL = sorted(["linux", *PROCESS_STACKS])
@@ -126,17 +127,7 @@ def test_dut_pings_and_exchanges_udp_with_a_live_host(name, no_leftovers):
         h1 = network["h1"]
         out, _ = h1.run("ip neigh show 198.18.1.1")
         assert network.topology.dut.interfaces["eth0"].mac in out   # the stack's own MAC
-        inbound = dut.listen_udp(6666)
-        h1.cmd(f"{sys.executable} -m testbed.udp send 198.18.1.1 6666 {b'ping'.hex()}")
-        assert [(d.source, d.payload) for d in inbound.datagrams(timeout=0.5)] == \
-            [("198.18.1.10", b"ping")]
-        listener = h1.popen([sys.executable, "-m", "testbed.udp", "listen", "5555"], text=True)
-        assert listener.stdout.readline().startswith("listening")
-        dut.send_udp("198.18.1.10", 5555, b"hello", source_port=4444)
-        line = listener.stdout.readline()
-        listener.kill()
-        listener.wait()
-        assert json.loads(line) == {"source": "198.18.1.1", "port": 4444, "data": b"hello".hex()}
+        assert_udp_both_ways(h1, dut)
         dut.reset()
         assert dut.alive()
 
