@@ -112,10 +112,7 @@ class Session:
                              and i.address(family) is not None), None)
             if identity is None or intf.address(family) is None:
                 continue
-            stimulus, expectation = packets.resolution_probe(identity, intf, family)
-            since = self.capture.mark()
-            sent = self.capture.send(identity.name, stimulus)
-            found = self.capture.wait_for(identity.interface, expectation, since, 1.0)
+            sent, found = self.ask_dut(identity, intf, 1.0)
             if found is None:
                 what = "ARP request" if family == "ipv4" else "Neighbor Solicitation"
                 return (f"set-up verification: the DUT did not answer {identity.name}'s {what} "
@@ -124,6 +121,16 @@ class Session:
         self.silence = self.fixed_silence or min(1.0, max(0.05, 20 * max(latencies,
                                                                            default=0.005)))
         return None
+
+    def ask_dut(self, identity, intf, within):
+        """*identity* asks for the DUT's address on *intf* (ARP, or NS for IPv6 sessions).
+
+        Returns (the frame sent, (index, answer) or None if none came *within* s).
+        """
+        stimulus, answer = packets.resolution_probe(identity, intf, self.family)
+        since = self.capture.mark()
+        sent = self.capture.send(identity.name, stimulus)
+        return sent, self.capture.wait_for(identity.interface, answer, since, within)
 
 
 class _TestRun:
@@ -175,10 +182,7 @@ class _TestRun:
             intf = next((i for i in topo.dut.interfaces.values() if i.network == network), None)
             if intf is None or intf.address(family) is None or identity.address(family) is None:
                 continue
-            stimulus, answer = packets.resolution_probe(identity, intf, family)
-            since = self.capture.mark()
-            self.capture.send(name, stimulus)
-            self.capture.wait_for(identity.interface, answer, since, self.session.silence)
+            self.session.ask_dut(identity, intf, self.session.silence)
         self.since = self.capture.mark()
 
     def _operate(self, operation, stage):
