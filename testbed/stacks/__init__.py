@@ -3,6 +3,7 @@
 import importlib
 import importlib.metadata
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,7 +76,7 @@ class StackSpec:
             if isinstance(source, dict) and "python" in source:
                 return f"{source['python']} {importlib.metadata.version(source['python'])}"
             if isinstance(source, dict) and "command" in source:
-                out = subprocess.run([self._expand_path(a) for a in source["command"]],
+                out = subprocess.run([self.expand(a) for a in source["command"]],
                                      capture_output=True, text=True, timeout=10)
                 return (out.stdout or out.stderr).strip().splitlines()[0] if out.returncode == 0 \
                     else "not installed"
@@ -85,8 +86,16 @@ class StackSpec:
         module = importlib.import_module(ADAPTERS[self.adapter_name][0])
         return module.version() if hasattr(module, "version") else f"testbed {__version__}"
 
-    def _expand_path(self, argument):
-        return argument.replace("{stack}", str(self.folder))
+    def expand(self, argument, **fills):
+        """*argument* with {stack}, {python} and the given {placeholders} filled in."""
+        for key, value in {"stack": self.folder, "python": sys.executable, **fills}.items():
+            argument = argument.replace(f"{{{key}}}", str(value))
+        return argument
+
+    def build_stack(self):
+        """Run the manifest's build script (scripts/setup does, for every shipped stack)."""
+        if self.build is not None:
+            subprocess.run([str(self.folder / self.build)], check=True)
 
     def describe(self):
         """A JSON-able summary for ``testbed stacks``."""

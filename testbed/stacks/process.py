@@ -7,7 +7,6 @@ The manifest's ``command`` starts the stack's shim in the DUT's namespace;
 import shlex
 import signal
 import subprocess
-import sys
 import time
 
 from ..network import SILENT, NodeGone, tx_checksums_in_software
@@ -42,16 +41,13 @@ class ProcessDut(Dut):
 
     def command(self):
         """The manifest's command with its placeholders filled in."""
-        fills = {"{control}": str(self.control_path), "{run}": str(self.run.dir),
-                 "{stack}": str(self.manifest.folder), "{python}": sys.executable}
         argv = []
         for argument in self.manifest.command:
             if argument == "{interfaces}":
                 argv += list(self.baseline.interfaces)
-                continue
-            for key, value in fills.items():
-                argument = argument.replace(key, value)
-            argv.append(argument)
+            else:
+                argv.append(self.manifest.expand(argument, control=self.control_path,
+                                                 run=self.run.dir))
         return argv
 
     # -- lifecycle -------------------------------------------------------
