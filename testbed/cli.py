@@ -455,9 +455,14 @@ def topologies(as_json):
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def stacks(as_json):
-    """The stacks under test in stacks/, with version and capabilities."""
+@click.option("--build", is_flag=True,
+              help="First run each manifest's build script (scripts/setup does this).")
+def stacks(as_json, build):
+    """The stacks under test in stacks/, with version, build state and capabilities."""
     from . import stacks as registry
+    if build:
+        for spec in registry.available():
+            spec.build_stack()
     items = [spec.describe() for spec in registry.available()]
     if as_json:
         click.echo(json.dumps(items, indent=1))
