@@ -21,7 +21,7 @@ RUNS = tempfile.mkdtemp(prefix="testbed-bench-runs-")
 os.environ["TESTBED_RUNS"] = RUNS    # runs of its own, before testbed is imported
 
 from testbed import stacks, topology  # noqa: E402
-from testbed.network import Network  # noqa: E402
+from testbed.network import Emulation  # noqa: E402
 
 BUDGETS = {"gvisor": 0.2, "lwip": 0.2, "pytcp": 1.5, "uml": 3.0}
 
@@ -32,22 +32,22 @@ def main():
     parser.add_argument("stacks", nargs="*")
     parser.add_argument("--rounds", type=int, default=10)
     args = parser.parse_args()
-    specs = ([stacks.load(name) for name in args.stacks] if args.stacks else
+    manifests = ([stacks.load(name) for name in args.stacks] if args.stacks else
              [s for s in stacks.available() if s.adapter_name == "process" and s.built])
     topo = topology.load("topology-1").conformance_view()
     over = False
     try:
-        for spec in specs:
+        for manifest in manifests:
             times = []
             for _ in range(args.rounds):
-                with Network(topo, spec) as network:
+                with Emulation(topo, manifest) as network:
                     times.append(network.dut.ready_after)
             median = statistics.median(times)
-            budget = BUDGETS.get(spec.name)
+            budget = BUDGETS.get(manifest.name)
             verdict = "" if budget is None else (
                 f"  budget {budget:g} s: {'ok' if median <= budget else 'OVER'}")
             over |= budget is not None and median > budget
-            print(f"{spec.name:<8} start-to-ready median {median * 1000:7.1f} ms  "
+            print(f"{manifest.name:<8} start-to-ready median {median * 1000:7.1f} ms  "
                   f"min {min(times) * 1000:7.1f}  max {max(times) * 1000:7.1f}  "
                   f"({len(times)} rounds){verdict}")
     finally:

@@ -22,10 +22,10 @@ class CheckResult:
 
 
 class Checker:
-    """Runs the standard checks and the topology's own ``checks:`` on a started Network."""
+    """Runs the standard checks and the topology's own ``checks:`` on a started Emulation."""
 
-    def __init__(self, network):
-        self.network, self.topology, self.dut = network, network.topology, network.dut
+    def __init__(self, emulation):
+        self.emulation, self.topology, self.dut = emulation, emulation.topology, emulation.dut
 
     def run(self):
         """All checks, in order; the DUT is reset to its baseline afterwards."""
@@ -47,7 +47,7 @@ class Checker:
                 return False, f"the {self.dut.name} stack cannot ping"
             result = self.dut.ping(address, count=count, interval=0.05)
             return result.received > 0, "; ".join(result.errors)
-        out, rc = self.network[source].run(
+        out, rc = self.emulation[source].run(
             f"ping -n -c {count} -i 0.05 -W 1 {address} 2>&1 | tail -n 2")
         return rc == 0, "" if rc == 0 else out.strip().splitlines()[0]
 
@@ -101,7 +101,7 @@ class Checker:
 
     def _port(self, intf):
         from .wire import Port
-        return Port(self.network[intf.node].pid, intf.name)
+        return Port(self.emulation[intf.node].pid, intf.name)
 
     def _arp(self, port, intf, identity, target):
         from scapy.layers.l2 import ARP
@@ -137,7 +137,7 @@ class Checker:
 
     def check_redirect(self, **args):
         """``redirect: {from, to, gateway}``: the DUT redirects *from* to *gateway* and *from* uses it."""
-        source, node = args["from"], self.network[args["from"]]
+        source, node = args["from"], self.emulation[args["from"]]
         target = self.topology.interface(args["to"])
         gateway = self.topology.interface(args["gateway"])
         results = []

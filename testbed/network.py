@@ -1,4 +1,4 @@
-"""Build a Topology as real Mininet namespaces, veth links and Linux bridges.
+"""Build a Topology as real Mininet namespaces, veth links and Linux bridges (Emulation).
 
 Every node, switches included, lives in a network namespace of its own, so
 nothing is created in the host's namespace and bridged traffic never meets
@@ -8,12 +8,10 @@ run must leave the host as it found it.
 """
 
 import os
-import select
 import shlex
 import shutil
 import signal
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
@@ -21,41 +19,10 @@ from mininet.link import Intf, Link
 from mininet.net import Mininet
 from mininet.node import Host, Switch
 
-from . import runstate
+from . import nodeshell, runstate
 from .errors import EnvironmentProblem
-
-# Sysctls set in a node's namespace before its links exist, so that new
-# interfaces inherit them (``default``) from their first moment.
-SILENT = ("net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
-NO_DAD = ("net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0")
-BRIDGE_NO_NETFILTER = tuple(f"net.bridge.bridge-nf-call-{t}tables=0" for t in ("arp", "ip", "ip6"))
-# A new namespace copies the host's IPv4 interface settings (net.core.
-# devconf_inherit_init_net=0), so a host with, say, rp_filter=2 would change
-# verdicts. Nodes start instead from the kernel's own defaults (devinet.c).
-_IPV4_DEFAULTS = {"rp_filter": 0, "accept_redirects": 1, "secure_redirects": 1,
-                  "send_redirects": 1, "shared_media": 1, "accept_local": 0,
-                  "route_localnet": 0, "log_martians": 0, "proxy_arp": 0, "arp_filter": 0,
-                  "arp_ignore": 0, "arp_announce": 0, "arp_accept": 0, "arp_notify": 0,
-                  "drop_gratuitous_arp": 0}
-KERNEL_DEFAULTS = tuple(
-    f"net.ipv4.conf.{scope}.{key}={value}" for scope in ("all", "default")
-    for key, value in _IPV4_DEFAULTS.items()) + (
-    "net.ipv4.conf.all.accept_source_route=0", "net.ipv4.conf.default.accept_source_route=1")
-
-
-FORWARDING = {"ipv4": "net.ipv4.ip_forward", "ipv6": "net.ipv6.conf.all.forwarding"}
-
-
-def proc_writes(settings):
-    """Shell builtins writing "key=value" sysctls under /proc/sys (no process spawned).
-
-    Only for fixed keys: names holding a dot of their own (eth0.5) need ``sysctl``.
-    """
-    writes = []
-    for setting in settings:
-        key, _, value = setting.partition("=")
-        writes.append(f"echo {value} > /proc/sys/{key.replace('.', '/')}")
-    return " ; ".join(writes)
+from .linuxcmd import (BRIDGE_NO_NETFILTER, FORWARDING, KERNEL_DEFAULTS, NO_DAD, SILENT,
+                       ip_batch, proc_writes, route_args, tx_checksums_in_software)
 
 
 class PresetIntf(Intf):
@@ -104,62 +71,7 @@ class TestbedNode(Host):
 
     def run(self, script, timeout=60.0):
         """Run a shell script in the node; return (output, exit status of the last command)."""
-        return finish(send({self: script}), timeout)[self]
-
-
-def send(scripts):
-    """Start {node: script} in every node's shell at once; finish() collects them."""
-    for node, script in scripts.items():
-        if node.shell is None or node.shell.poll() is not None:
-            raise NodeGone(f"node {node.name}: its shell has died")
-        if node.waiting:
-            raise NodeGone(f"node {node.name}: still busy with a command that never finished")
-        node.sendCmd(f"{script} ; printf '\\n__rc=%d' $?")
-    return list(scripts)
-
-
-PROMPT = chr(127)   # Mininet's shells print it as their prompt
-
-
-class NodeGone(EnvironmentProblem):
-    """A node's shell died or stopped answering (for the DUT: it crashed)."""
-
-
-def finish(nodes, timeout=60.0):
-    """Wait for the scripts send() started; {node: (output, exit status)}.
-
-    Mininet would wait forever on a shell that died (it keeps the pty's other
-    end open), so the shell process is watched while waiting; a dead or
-    silent one raises NodeGone.
-    """
-    results, deadline = {}, time.monotonic() + timeout
-    for node in nodes:
-        body, _, rc = _until_prompt(node, deadline, timeout).rpartition("__rc=")
-        results[node] = body.rstrip("\r\n").replace("\r\n", "\n"), int(rc.strip() or 1)
-    return results
-
-
-def _until_prompt(node, deadline, timeout):
-    """What *node*'s shell prints up to its prompt (Mininet's sentinel, chr 127)."""
-    output, fd = node.readbuf, node.stdout.fileno()
-    node.readbuf = ""
-    while PROMPT not in output:
-        # Checked before every read: a dead shell may look readable (its terminal
-        # hung up) or never readable (we hold the pty's other end).
-        if node.shell.poll() is not None:
-            raise NodeGone(f"node {node.name}: its shell has died")
-        if time.monotonic() > deadline:
-            raise NodeGone(f"node {node.name}: no answer within {timeout:g} s")
-        if not select.select([fd], [], [], 0.05)[0] or node.shell.poll() is not None:
-            continue
-        try:
-            output += node.decoder.decode(os.read(fd, 65536))
-        except OSError as exc:
-            raise NodeGone(f"node {node.name}: {exc.strerror}") from None
-    node.waiting = False
-    body, _, rest = output.partition(PROMPT)
-    node.readbuf = rest
-    return body
+        return nodeshell.run(self, script, timeout)
 
 
 class Bridge(Switch):
@@ -184,15 +96,17 @@ class Bridge(Switch):
         self.terminate()
 
 
-class Network:
-    """A running topology: Mininet nodes, links, and the DUT's stack.
+class Emulation:
+    """A topology emulated on this machine: Mininet nodes, links, and the DUT's stack.
+
+    (Not a topology's ``Network``, which is one of its L2 segments.)
 
     Use as a context manager, or call ``start()`` and ``stop()``; ``stop()``
     also sweeps any process left in the run's namespaces.
     """
 
-    def __init__(self, topology, stack=None):
-        self.topology, self.stack_spec = topology, stack
+    def __init__(self, topology, manifest=None):
+        self.topology, self.manifest = topology, manifest
         self.run, self.net, self.dut = None, None, None
 
     def __enter__(self):
@@ -211,7 +125,7 @@ class Network:
         check_environment()
         try:
             self.run = runstate.Run.create(self.topology.name,
-                                           self.stack_spec.name if self.stack_spec else None)
+                                           self.manifest.name if self.manifest else None)
             os.environ[runstate.MARKER] = self.run.id
             Mininet.inited = True   # skip Mininet.init(): it rewrites host sysctls
             self.net = Mininet(topo=None, build=False, controller=None,
@@ -232,12 +146,12 @@ class Network:
                                                                  configure_script(node))
                         for node in topo.nodes.values()
                         if node.role in ("tester", "host", "router")})
-        pending = send(scripts)          # the nodes configure themselves meanwhile
-        if self.stack_spec is not None:
-            self.dut = self.stack_spec.adapter(self.net[topo.dut.name], topo.dut,
-                                               self.stack_spec, self.run)
+        pending = nodeshell.send(scripts)          # the nodes configure themselves meanwhile
+        if self.manifest is not None:
+            self.dut = self.manifest.adapter(self.net[topo.dut.name], topo.dut,
+                                               self.manifest, self.run)
             self.dut.start()
-        for node, (out, rc) in finish(pending).items():
+        for node, (out, rc) in nodeshell.finish(pending).items():
             if rc:
                 raise EnvironmentProblem(f"could not configure node {node.name}: "
                                          f"{out.strip() or f'exit {rc}'}")
@@ -268,9 +182,9 @@ class Network:
             ends.setdefault(ia.node, []).append(
                 (ia.name, ia.mac, 10 + 2 * number, ib.name, ib.mac, 11 + 2 * number,
                  self.net[ib.node].pid))
-        created = finish(send({self.net[node]: self._batch_command(f"{node}-links",
-                                                                   veth_batch(pairs))
-                               for node, pairs in ends.items()}))
+        batches = {self.net[node]: self._batch_command(f"{node}-links", veth_batch(pairs))
+                   for node, pairs in ends.items()}
+        created = nodeshell.finish(nodeshell.send(batches))
         for node, (out, rc) in created.items():
             if rc:
                 raise EnvironmentProblem(f"cannot create the links of {node.name}: {out.strip()}")
@@ -289,7 +203,7 @@ class Network:
                     f"for _ in $(seq {int(timeout * 100)}); do ok=1; for i in {names}; do "
                     "[ \"$(cat /sys/class/net/$i/operstate)\" = up ] || ok=0; done; "
                     "[ $ok = 1 ] && break; sleep 0.01; done; [ $ok = 1 ]")
-        for node, (_, rc) in finish(send(scripts)).items():
+        for node, (_, rc) in nodeshell.finish(nodeshell.send(scripts)).items():
             if rc:
                 raise EnvironmentProblem(f"interfaces of {node.name} did not come up")
 
@@ -297,7 +211,7 @@ class Network:
         if node.role == "tester":
             return SILENT
         if node.role == "dut":
-            return self.stack_spec.adapter.presets if self.stack_spec else SILENT
+            return self.manifest.adapter.presets if self.manifest else SILENT
         return KERNEL_DEFAULTS + NO_DAD
 
     def describe(self):
@@ -305,7 +219,7 @@ class Network:
         return {
             "topology": self.topology.name,
             "source": str(self.topology.source),
-            "stack": self.stack_spec.name if self.stack_spec else None,
+            "stack": self.manifest.name if self.manifest else None,
             "nodes": {name: {"pid": node.pid, "role": self.topology.nodes[name].role}
                       for name, node in self.net.nameToNode.items()},
             "namespaces": sorted(runstate.namespaces_of(
@@ -357,19 +271,6 @@ def _hang_up(node):
     node.cleanup()
 
 
-def ip_batch(path, lines, family=""):
-    """A command running iproute2 *lines* (written to *path*) in one process."""
-    path.write_text("\n".join(lines) + "\n")
-    flag = {"ipv4": "-4 ", "ipv6": "-6 "}.get(family, "")
-    return f"ip {flag}-force -batch {shlex.quote(str(path))}"
-
-
-def tx_checksums_in_software(interfaces):
-    """Commands turning TX checksum offload off, so frames carry the checksums a NIC would
-    put on the wire (a veth computes none)."""
-    return [f"ethtool -K {shlex.quote(intf.name)} tx off >/dev/null" for intf in interfaces]
-
-
 def configure_script(node):
     """The commands before a plain node's (tester, host, router) iproute2 batch."""
     writes = [f"{FORWARDING[f]}={int(f in node.forwarding)}" for f in ("ipv4", "ipv6")]
@@ -391,16 +292,6 @@ def configure_batch(node):
             lines.append(f"addr add {intf.ipv6} dev {intf.name} nodad")
     lines += [route_args("add", r.destination, r.gateway, r.device) for r in node.routes]
     return lines
-
-
-def route_args(verb, destination, gateway=None, device=None):
-    """``route`` arguments of iproute2 for *verb* ("add"/"del"); the prefix sets the family."""
-    args = f"route {verb} {destination}"
-    if gateway is not None:
-        args += f" via {gateway}"
-    if device is not None:
-        args += f" dev {shlex.quote(device)}"
-    return args + " proto static"
 
 
 def table_rows(topology):

@@ -26,6 +26,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))   # testbed itself, when run from a checkout
 
+from testbed.linuxcmd import (FORWARDING, baseline_sysctls, is_sysctl_name,  # noqa: E402
+                              proc_writes, restore_batches, route_args, sysctl_command)
 from testbed.stacks.iputils import parse_ping    # noqa: E402
 from testbed.stacks.serve import Refused, Shim     # noqa: E402
 
@@ -39,10 +41,6 @@ OP_TIMEOUT = 0.9      # seconds a guest script may take for an ordinary operatio
 BOOT_OPTIONS = ["mem=128M", "rootfstype=hostfs", "rootflags=/", "ro", "quiet",
                 "initcall_blacklist=raid6_select_algo,calibrate_xor_blocks",
                 "con=null", "con0=null,fd:2", "ssl=null"]
-# Baseline sysctls beyond forwarding, as stacks/linux/stack.yaml explains: ICMP
-# error rate limiting off (IPv4 by type mask).  DAD is off (every device).
-BASELINE_SYSCTLS = {"net.ipv4.icmp_ratemask": "0", "net.ipv6.icmp.ratelimit": "0"}
-FORWARDING = {"ipv4": "net.ipv4.ip_forward", "ipv6": "net.ipv6.conf.all.forwarding"}
 # The raw socket under each vector interface reads back the frames UML sends
 # (PACKET_OUTGOING), and the driver attaches no filter for them on its raw
 # transport: this classic BPF program, loaded with bpffile=, drops them.
@@ -51,7 +49,6 @@ NO_OUTGOING = b"".join(struct.pack("<HBBI", *insn) for insn in (
     (0x15, 0, 1, 4),            # jeq PACKET_OUTGOING
     (0x06, 0, 0, 0),            # ret 0: drop
     (0x06, 0, 0, 0x40000)))     # ret: the whole frame
-_KNOB = re.compile(r"^[A-Za-z0-9_.\-/]+$")
 _RESULT = re.compile(rb"\n@@rc (\d+) (\d+)\n")
 
 
@@ -160,7 +157,7 @@ class UmlShim(Shim):
         dad = {f"net.ipv6.conf.{scope}.accept_dad": "0"
                for scope in ("all", "default", *(f"vec{i}" for i in range(len(self.names))))}
         renames = [f"link set dev vec{i} name {name}" for i, name in enumerate(self.names)]
-        self.guest.shell(self._restore_script({}, _proc_writes(dad), renames),
+        self.guest.shell(self._restore_script({}, proc_writes(dad, stop_on_error=True), renames),
                          "configuring the guest", timeout=2.0)
 
     def op_reset(self):
@@ -174,37 +171,24 @@ class UmlShim(Shim):
         """A guest script bringing links, addresses, routes, caches, sysctls to the baseline.
 
         *present* is ``ip -j addr show`` by interface name; *first* runs before
-        iproute2, *renames* open its IPv4 batch.
+        iproute2, *renames* open its IPv4 batch.  The lines and sysctls are the
+        linux adapter's (testbed.linuxcmd); only their delivery differs, as the
+        script runs in the guest's own shell, sent over the agent's serial
+        line: the batches travel inside it as here-documents (no file to
+        write), and the baseline sysctls are /proc writes by shell builtins,
+        since every process started in the guest costs a host process too.
         """
-        lines = {"ipv4": [*renames, "link set dev lo up"], "ipv6": []}
-        for intf in self.baseline["interfaces"]:
-            name, now = intf["name"], present.get(intf["name"], {})
-            if now.get("mtu") != intf["mtu"] or "UP" not in now.get("flags", []):
-                lines["ipv4"].append(f"link set dev {name} mtu {intf['mtu']} up")
-            have = {f"{a['local']}/{a['prefixlen']}" for a in now.get("addr_info", [])
-                    if a.get("scope") != "link"}
-            want = {str(ipaddress.ip_interface(a)) for a in intf.get("addresses", [])}
-            for text in sorted(have - want):
-                lines[_family(text)].append(f"addr del {text} dev {name}")
-            for text in sorted(want - have):
-                nodad = " nodad" if _family(text) == "ipv6" else ""
-                lines[_family(text)].append(f"addr add {text} dev {name}{nodad}")
-        for family in lines:
-            lines[family] += ["route flush proto static", "route flush proto boot",
-                              "route flush cache"]
-        lines["ipv6"].append("route flush proto ra")
-        for route in self.baseline["routes"]:
-            lines[_family(route["destination"])].append(_route_args("add", **route))
-        for family in lines:
-            lines[family].append("neigh flush all nud all")
-        baseline = {**BASELINE_SYSCTLS, **{FORWARDING[f]: str(int(f in self.baseline["forwarding"]))
-                                           for f in FORWARDING}}
+        lines = restore_batches(
+            [(i["name"], i["mtu"], i.get("addresses", [])) for i in self.baseline["interfaces"]],
+            [_route(**route) for route in self.baseline["routes"]], present)
+        lines["ipv4"][:0] = renames
         script = [f"{self._close_listeners()} && {first} &&"]
         for family, flag in (("ipv4", "-4"), ("ipv6", "-6")):
             script += [f"ip {flag} -force -batch - <<'@@EOF' &&", *lines[family], "@@EOF"]
         if self.knob_originals:
-            script.append(_sysctl_command(self.knob_originals) + " &&")
-        script.append(_proc_writes(baseline))
+            script.append(sysctl_command(self.knob_originals) + " &&")
+        script.append(proc_writes(baseline_sysctls(self.baseline["forwarding"]),
+                                  stop_on_error=True))
         return "\n".join(script)
 
     def _close_listeners(self):
@@ -239,12 +223,12 @@ class UmlShim(Shim):
 
     def op_route_add(self, destination, gateway=None, interface=None):
         """Add a static route."""
-        self.guest.shell("ip " + _route_args("add", destination, gateway, interface),
+        self.guest.shell("ip " + route_args("add", *_route(destination, gateway, interface)),
                          "adding a route")
 
     def op_route_del(self, destination, gateway=None, interface=None):
         """Remove a static route."""
-        self.guest.shell("ip " + _route_args("del", destination, gateway, interface),
+        self.guest.shell("ip " + route_args("del", *_route(destination, gateway, interface)),
                          "removing a route")
 
     # -- neighbours and forwarding ---------------------------------------
@@ -278,7 +262,7 @@ class UmlShim(Shim):
 
     def op_forwarding_set(self, family, enabled):
         """IP forwarding on or off for a family."""
-        self.guest.shell(_proc_writes({FORWARDING[family]: str(int(enabled))}),
+        self.guest.shell(proc_writes({FORWARDING[family]: int(enabled)}, stop_on_error=True),
                          "setting forwarding")
 
     # -- traffic from the stack ------------------------------------------
@@ -352,7 +336,7 @@ class UmlShim(Shim):
     def op_knob_set(self, name, value):
         """Set a sysctl; reset puts back the value it had."""
         name = _knob(name)
-        script = _sysctl_command({name: str(value)})
+        script = sysctl_command({name: value})
         first = name not in self.knob_originals
         output = self.guest.shell(f"sysctl -n {name} && {script}" if first else script,
                                   f"setting {name}")
@@ -363,10 +347,6 @@ class UmlShim(Shim):
         """A sysctl's value."""
         name = _knob(name)
         return {"value": self.guest.shell(f"sysctl -n {name}", f"reading {name}").strip()}
-
-
-def _family(text):
-    return "ipv6" if ":" in text else "ipv4"
 
 
 def _name(interface):
@@ -383,31 +363,19 @@ def _cidr(text):
 
 
 def _knob(name):
-    if not _KNOB.fullmatch(str(name)):
+    if not is_sysctl_name(name):
         raise Refused(f"not a sysctl name: {name!r}", "invalid")
     return name
 
 
-def _route_args(verb, destination, gateway=None, interface=None):
-    """``route`` arguments of iproute2 (proto static, so reset can flush them)."""
+def _route(destination, gateway=None, interface=None):
+    """A route's (destination, gateway, device) for route_args, checked."""
     try:
-        args = f"route {verb} {ipaddress.ip_network(destination, strict=False)}"
-        if gateway is not None:
-            args += f" via {ipaddress.ip_address(gateway)}"
+        destination = ipaddress.ip_network(destination, strict=False)
+        gateway = None if gateway is None else ipaddress.ip_address(gateway)
     except ValueError as exc:
         raise Refused(str(exc), "invalid") from None
-    if interface is not None:
-        args += f" dev {_name(interface)}"
-    return args + " proto static"
-
-
-def _proc_writes(settings):
-    """Shell builtins writing sysctls under /proc/sys (no process; fixed names only)."""
-    return " && ".join(f"echo {v} > /proc/sys/{k.replace('.', '/')}" for k, v in settings.items())
-
-
-def _sysctl_command(settings):
-    return "sysctl -qw " + " ".join(shlex.quote(f"{k}={v}") for k, v in settings.items())
+    return destination, gateway, None if interface is None else _name(interface)
 
 
 def _version():

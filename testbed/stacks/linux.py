@@ -2,23 +2,21 @@
 
 import json
 import platform
-import re
 import select
 import shlex
 import sys
 import time
 
 from ..errors import ControlError, InputError
-from ..network import (FORWARDING, KERNEL_DEFAULTS, NO_DAD, ip_batch, route_args,
-                       tx_checksums_in_software)
-from .contract import Capability, Datagram, Dut, Neighbor, family_of
+from ..linuxcmd import (FORWARDING, KERNEL_DEFAULTS, NO_DAD, baseline_sysctls, ip_batch,
+                        is_sysctl_name, restore_batches, route_args, sysctl_command,
+                        tx_checksums_in_software)
+from .contract import Capability, Datagram, Dut, Neighbor
 from .iputils import parse_ping
-
-_KNOB = re.compile(r"^[A-Za-z0-9_.\-/]+$")
 
 
 def _sysctl_name(name):
-    if not _KNOB.match(name):
+    if not is_sysctl_name(name):
         raise InputError(f"not a sysctl name: {name!r}")
     return name
 
@@ -26,12 +24,13 @@ def _sysctl_name(name):
 class LinuxDut(Dut):
     """The Linux kernel in the DUT's namespace, driven with iproute2, sysctl and ping.
 
+    Its baseline is the one of every Linux DUT (linuxcmd.baseline_sysctls).
     Its manifest may add ``sysctl:`` settings (applied at start and kept by
     every reset) and ``setup:`` commands run once in the DUT after start.
     """
 
     capabilities = frozenset(Capability)
-    # The kernel's own IPv4 defaults, not the host's (see network.KERNEL_DEFAULTS).
+    # The kernel's own IPv4 defaults, not the host's (see linuxcmd.KERNEL_DEFAULTS).
     # Steady state from the first moment: no DAD at baseline, so the DUT's
     # link-local address is usable at once (Linux sends no NS for forwarded
     # traffic while it is tentative).  NDP scenarios switch DAD on by knob.
@@ -45,17 +44,11 @@ class LinuxDut(Dut):
     # -- helpers ---------------------------------------------------------
 
     def _baseline_sysctls(self):
-        settings = {FORWARDING[f]: int(f in self.baseline.forwarding) for f in FORWARDING}
-        settings.update({_sysctl_name(k): v for k, v in self.manifest.sysctl.items()})
-        return settings
-
-    @staticmethod
-    def _sysctl_command(settings):
-        pairs = " ".join(shlex.quote(f"{k}={v}") for k, v in settings.items())
-        return f"sysctl -qw {pairs}"
+        return baseline_sysctls(self.baseline.forwarding,
+                                {_sysctl_name(k): v for k, v in self.manifest.sysctl.items()})
 
     def _write_sysctls(self, settings):
-        self.shell(self._sysctl_command(settings), "setting sysctls")
+        self.shell(sysctl_command(settings), "setting sysctls")
 
     # -- lifecycle -------------------------------------------------------
 
@@ -81,34 +74,19 @@ class LinuxDut(Dut):
         self._restore({entry["ifname"]: entry for entry in present})
 
     def _restore(self, present, first=()):
-        """Bring addresses, routes, neighbours and sysctls to the baseline in one round trip."""
-        lines = {"ipv4": [], "ipv6": []}
-        for intf in self.baseline.interfaces.values():
-            now = present.get(intf.name, {})
-            if now.get("mtu") != intf.mtu or "UP" not in now.get("flags", []):
-                lines["ipv4"].append(f"link set dev {intf.name} mtu {intf.mtu} up")
-            have = {f"{a['local']}/{a['prefixlen']}" for a in now.get("addr_info", [])
-                    if a.get("scope") != "link"}
-            for family, flag in (("ipv4", ""), ("ipv6", " nodad")):
-                want = intf.address(family)
-                for text in have:
-                    if family_of(text) == family and text != str(want):
-                        lines[family].append(f"addr del {text} dev {intf.name}")
-                if want is not None and str(want) not in have:
-                    lines[family].append(f"addr add {want} dev {intf.name}{flag}")
-        for family in lines:
-            lines[family] += ["route flush proto static", "route flush proto boot",
-                              "route flush cache"]
-        lines["ipv6"].append("route flush proto ra")
-        lines["ipv4"].insert(0, "link set dev lo up")
-        for route in self.baseline.routes:
-            lines[route.family].append(
-                route_args("add", route.destination, route.gateway, route.device))
-        lines["ipv4"].append("neigh flush all nud all")
-        lines["ipv6"].append("neigh flush all nud all")
+        """Bring addresses, routes, neighbours and sysctls to the baseline in one round trip.
+
+        The batches go through files in the run's folder; the sysctls through
+        one ``sysctl`` process, which also takes manifest and knob names that
+        hold a dot of their own (eth0.5).
+        """
+        lines = restore_batches(
+            [(i.name, i.mtu, [a for a in (i.ipv4, i.ipv6) if a is not None])
+             for i in self.baseline.interfaces.values()],
+            [(r.destination, r.gateway, r.device) for r in self.baseline.routes], present)
         commands = [*first, *(ip_batch(self.run.dir / f"dut-{family}.ip", lines[family], family)
                               for family in ("ipv4", "ipv6")),
-                    self._sysctl_command({**self._knob_originals, **self._baseline_sysctls()})]
+                    sysctl_command({**self._knob_originals, **self._baseline_sysctls()})]
         self.shell(" && ".join(commands), "restoring the baseline")
         self._knob_originals.clear()
 

@@ -2,7 +2,7 @@
 
 import shlex
 
-from ..network import SILENT
+from ..linuxcmd import SILENT
 from .contract import Capability, Dut
 
 

@@ -8,12 +8,12 @@ import pytest
 
 from testbed import stacks, topology
 from testbed.errors import ControlError, InputError, Unsupported
-from testbed.network import Network
+from testbed.network import Emulation
 
 
 @pytest.fixture(scope="module")
 def net():
-    with Network(topology.load("topology-3"), stacks.load("linux")) as network:
+    with Emulation(topology.load("topology-3"), stacks.load("linux")) as network:
         yield network
 
 
@@ -157,7 +157,7 @@ def test_contract_validates_arguments(dut):
 
 
 def test_null_stack_says_unsupported_never_silently_nothing(no_leftovers):
-    with Network(topology.load("topology-1"), stacks.load("null")) as network:
+    with Emulation(topology.load("topology-1"), stacks.load("null")) as network:
         dut = network.dut
         dut.set_mtu("eth0", 1400)        # the null stack can do this much
         for call in (lambda: dut.ping("198.18.1.10"),

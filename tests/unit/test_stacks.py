@@ -4,7 +4,8 @@ import pytest
 
 from testbed import stacks, topology
 from testbed.errors import InputError, Unsupported
-from testbed.network import configure_batch, configure_script, proc_writes, table_rows
+from testbed.linuxcmd import proc_writes
+from testbed.network import configure_batch, configure_script, table_rows
 from testbed.stacks.contract import Capability, Dut
 from testbed.stacks.iputils import parse_ping
 
