@@ -1,34 +1,86 @@
-"""The interactive console of ``testbed up``: Mininet's CLI plus ``dut`` and ``table``."""
+"""The interactive console of ``testbed up``: Mininet's CLI plus ``dut`` and ``table``.
+
+``dut`` drives the DUT through every operation the contract declares
+(``stacks.contract.OPERATIONS``): its usage and help come from the
+declarations, its words bind to the operation's signature.
+"""
 
 import shlex
 
 from mininet.cli import CLI
 
 from .errors import TestbedError
+from .stacks.contract import OPERATIONS, PingResult
 
-DUT_HELP = """\
-dut COMMAND — drive the device under test through its stack's control contract:
-  dut caps                              what this stack can do
-  dut alive | dut reset                 liveness; back to the topology's baseline
-  dut link IF up|down                   dut mtu IF BYTES
-  dut addr add|del IF ADDRESS/LEN       dut route add|del PREFIX|default|default6 [via GW] [dev IF]
-  dut neigh [show [IF]]                 dut neigh flush [IF]      dut neigh add IF ADDRESS MAC
-  dut forwarding ipv4|ipv6 on|off       dut knob NAME [VALUE]     (Linux: sysctl names)
-  dut ping DEST [count N] [size N] [ttl N] [df]
-  dut udp send DEST PORT TEXT           dut udp listen PORT SECONDS
-Anything else (dut ip route, dut nstat) runs as a shell command in the DUT's namespace."""
-CONTRACT_VERBS = {"caps", "alive", "reset", "link", "mtu", "addr", "route", "neigh",
-                  "forwarding", "knob", "ping", "udp"}
+LISTEN_SECONDS = 5.0     # how long `dut listen_udp` waits for datagrams, unless seconds=S
+# The console's own dut commands: verb -> (help, what it does and prints).
+BUILTINS = {
+    "caps": ("what this stack can do",
+             lambda dut: ", ".join(sorted(c.value for c in dut.capabilities)) or "(nothing)"),
+    "alive": ("does the stack answer?",
+              lambda dut: "alive" if dut.alive() else "NOT answering"),
+    "reset": ("back to the topology's baseline",
+              lambda dut: dut.reset() or "back at baseline"),
+}
+COLUMN = 46             # where `dut help` starts the help lines
+
+
+def dut_help():
+    """`dut help`: the console's own commands, then each contract operation's usage and help."""
+    lines = ["dut COMMAND — drive the device under test through its stack's control contract:"]
+    lines += [f"  {verb:<{COLUMN - 2}}{help}" for verb, (help, _) in BUILTINS.items()]
+    for operation in OPERATIONS.values():
+        usage = f"  {operation.name} {operation.usage}"
+        gap = " " * (COLUMN - len(usage)) if len(usage) < COLUMN else "\n" + " " * COLUMN
+        lines.append(f"{usage}{gap}{operation.help}")
+    lines += ["Arguments go in the order shown, or as name=value "
+              "(dut ping 198.18.1.2 count=3 dont_fragment=yes).",
+              "Anything else (dut ip route, dut nstat) runs as a shell command in the DUT's "
+              "namespace."]
+    return "\n".join(lines)
+
+
+def run(dut, operation, words):
+    """Perform *operation* on *dut* with its argument *words*; the result as text.
+
+    Words bind to the operation's signature in order, or as ``name=value``;
+    the contract converts them (numbers, addresses, up/down, on/off, yes/no).
+    """
+    positional, named = [], {}
+    for word in words:
+        name, equals, value = word.partition("=")
+        if equals and (name in operation.signature.parameters or name == "seconds"):
+            named[name] = value
+        else:
+            positional.append(word)
+    seconds = float(named.pop("seconds", LISTEN_SECONDS))
+    return show(getattr(dut, operation.name)(*positional, **named), seconds)
+
+
+def show(result, seconds):
+    """An operation's result as console text: ping replies, neighbours, datagrams, a value."""
+    if isinstance(result, PingResult):
+        lines = [f"reply from {r.source}: seq={r.seq} ttl={r.ttl} time={r.rtt_ms} ms"
+                 for r in result.replies] + result.errors
+        return "\n".join(lines + [f"{result.transmitted} sent, {result.received} received"])
+    if isinstance(result, list):        # neighbours
+        return "\n".join(f"{n.address:<28} {n.interface:<6} {n.mac or '-':<18} {n.state}"
+                         for n in result) or "(no entries)"
+    if hasattr(result, "datagrams"):
+        print(f"listening for {seconds:g} s …")
+        return "\n".join(f"{d.source}:{d.source_port} {d.payload!r}"
+                         for d in result.datagrams(seconds)) or "(nothing received)"
+    return "ok" if result is None else str(result)
 
 
 class Console(CLI):
-    """Mininet's CLI for a testbed Network, with the DUT's contract at hand."""
+    """Mininet's CLI for a testbed Emulation, with the DUT's contract at hand."""
 
     prompt = "testbed> "
 
-    def __init__(self, network, table, **kwargs):
-        self.network, self.table = network, table
-        super().__init__(network.net, **kwargs)
+    def __init__(self, emulation, table, **kwargs):
+        self.emulation, self.table = emulation, table
+        super().__init__(emulation.net, **kwargs)
 
     def do_table(self, _line):
         """Show the nodes, interfaces and addresses (and the tester's identities)."""
@@ -41,74 +93,24 @@ class Console(CLI):
         """
         words = shlex.split(line)
         if not words or words[0] == "help":
-            print(DUT_HELP)
+            print(dut_help())
             return
-        if words[0] not in CONTRACT_VERBS:
-            self.default(f"{self.network.topology.dut.name} {line}")
+        verb, dut = words[0], self.emulation.dut
+        if verb not in BUILTINS and verb not in OPERATIONS:
+            self.default(f"{self.emulation.topology.dut.name} {line}")
             return
         try:
-            result = self._dut(self.network.dut, words)
+            if verb in BUILTINS:
+                result = BUILTINS[verb][1](dut)
+            else:
+                result = run(dut, OPERATIONS[verb], words[1:])
         except TestbedError as exc:
             print(f"*** {exc}")
-        except (ValueError, IndexError, KeyError) as exc:
+        except (TypeError, ValueError) as exc:
             print(f"*** bad arguments ({exc}); see `dut help`")
         else:
-            if result is not None:
-                print(result)
+            print(result)
 
     def help_dut(self):
         """Help for the dut command."""
-        print(DUT_HELP)
-
-    @staticmethod
-    def _dut(dut, words):
-        verb, args = words[0], words[1:]
-        if verb == "caps":
-            return ", ".join(sorted(c.value for c in dut.capabilities)) or "(nothing)"
-        if verb == "alive":
-            return "alive" if dut.alive() else "NOT answering"
-        if verb == "reset":
-            dut.reset()
-            return "back at baseline"
-        if verb == "link":
-            return dut.set_link(args[0], {"up": True, "down": False}[args[1]])
-        if verb == "mtu":
-            return dut.set_mtu(args[0], int(args[1]))
-        if verb == "addr":
-            action = {"add": dut.add_address, "del": dut.remove_address}[args[0]]
-            return action(args[1], args[2])
-        if verb == "route":
-            options = dict(zip(args[2::2], args[3::2]))
-            action = {"add": dut.add_route, "del": dut.remove_route}[args[0]]
-            return action(args[1], options.get("via"), options.get("dev"))
-        if verb == "neigh":
-            action = args[0] if args else "show"
-            if action == "show":
-                entries = dut.neighbors(args[1] if len(args) > 1 else None)
-                return "\n".join(f"{n.address:<28} {n.interface:<6} {n.mac or '-':<18} {n.state}"
-                                 for n in entries) or "(no entries)"
-            if action == "flush":
-                return dut.flush_neighbors(args[1] if len(args) > 1 else None)
-            if action == "add":
-                return dut.add_neighbor(args[1], args[2], args[3])
-            raise ValueError(f"unknown neigh action {action!r}")
-        if verb == "forwarding":
-            return dut.set_forwarding(args[0], {"on": True, "off": False}[args[1]])
-        if verb == "knob":
-            return dut.get_knob(args[0]) if len(args) == 1 else dut.set_knob(args[0], args[1])
-        if verb == "ping":
-            options = dict(zip(args[1::2], args[2::2]))
-            result = dut.ping(args[0], count=int(options.get("count", 1)),
-                              size=int(options.get("size", 56)),
-                              ttl=int(options["ttl"]) if "ttl" in options else None,
-                              dont_fragment="df" in args)
-            lines = [f"reply from {r.source}: seq={r.seq} ttl={r.ttl} time={r.rtt_ms} ms"
-                     for r in result.replies] + result.errors
-            return "\n".join(lines + [f"{result.transmitted} sent, {result.received} received"])
-        if verb == "udp" and args[0] == "send":
-            return dut.send_udp(args[1], int(args[2]), args[3].encode())
-        if verb == "udp" and args[0] == "listen":
-            datagrams = dut.listen_udp(int(args[1])).datagrams(float(args[2]))
-            return "\n".join(f"{d.source}:{d.source_port} {d.payload!r}" for d in datagrams) \
-                or "(nothing received)"
-        raise ValueError(f"unknown dut command {verb!r}")
+        print(dut_help())

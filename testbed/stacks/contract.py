@@ -1,15 +1,26 @@
 """The DUT control contract: what the test bed can ask of any stack under test.
 
-Every stack adapter subclasses ``Dut``.  The public methods below are the
-contract; each checks that the adapter declared the capability it needs and
-then calls the adapter's hook (``_add_route`` and so on).  A capability the
-adapter lacks raises ``Unsupported`` — never a silent no-op — so a scenario
-that needs it is reported *unsupported*, not *fail*.
+Every stack adapter subclasses ``Dut``.  Each public method under "the
+contract" declares one operation, once, with ``@operation``: the method's name
+and signature are the operation's name and arguments, each annotation the
+function every argument goes through (``int``, ``ip_address``…); the decorator
+adds the capability it needs, its control-protocol op (``stacks/PROTOCOL.md``)
+and its console usage, and the docstring is its help line.  ``OPERATIONS``
+collects them; the scenario checker, the console and the process-stack client
+derive from it.
+
+Calling an operation converts the arguments, checks that the adapter declared
+the capability, and hands them to the adapter's hook (``_add_route`` and so
+on).  A capability the adapter lacks raises ``Unsupported`` — never a silent
+no-op — so a scenario that needs it is reported *unsupported*, not *fail*.
 """
 
+import functools
+import inspect
 import ipaddress
 from dataclasses import dataclass, field
 from enum import StrEnum
+from ipaddress import ip_address, ip_interface
 
 from ..errors import ControlError, Unsupported
 
@@ -27,6 +38,90 @@ class Capability(StrEnum):
     UDP = "udp"                 # send a datagram / listen on a port from the DUT
     KNOBS = "knobs"             # stack-specific settings (sysctls for Linux)
     IPV6 = "ipv6"               # any of the above for IPv6
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One operation of the contract, as its ``Dut`` method declares it."""
+
+    name: str                       # the Dut method; the verb of scenario files and the console
+    signature: inspect.Signature    # its arguments (without self)
+    capability: Capability          # what the adapter must declare to be asked it
+    protocol: str                   # the control-protocol op that carries it (stacks/PROTOCOL.md)
+    refusal: str                    # what a stack without it "cannot": "add a route", "set {name}"
+    usage: str                      # its console arguments: "INTERFACE up|down"
+    help: str                       # one line for `dut help`: the method's docstring
+    scenario: bool                  # scenario files may use it
+
+
+OPERATIONS: dict[str, Operation] = {}   # name -> declaration, in declaration order
+
+
+def operation(capability, *, protocol, refusal, usage, scenario=False):
+    """Declare the decorated ``Dut`` method an operation of the contract, into OPERATIONS."""
+    def declare(method):
+        signature = inspect.signature(method)
+        declared = Operation(
+            method.__name__, signature.replace(parameters=list(signature.parameters.values())[1:]),
+            capability, protocol, refusal, usage,
+            inspect.getdoc(method).splitlines()[0].replace("*", ""), scenario)
+        OPERATIONS[declared.name] = declared
+
+        @functools.wraps(method)
+        def call(self, *args, **kwargs):
+            bound = declared.signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            arguments = {name: _convert(declared.signature.parameters[name], value)
+                         for name, value in bound.arguments.items()}
+            self.require(capability, _family(arguments), refusal.format(**arguments))
+            return self._perform(declared, arguments)
+        return call
+    return declare
+
+
+def _convert(parameter, value):
+    return None if value is None else parameter.annotation(value)
+
+
+_IP = (ipaddress.IPv4Address, ipaddress.IPv6Address, ipaddress.IPv4Network, ipaddress.IPv6Network)
+
+
+def _family(arguments):
+    """The family an operation is for: its first address's, else its ``family`` argument's."""
+    for value in arguments.values():
+        if isinstance(value, _IP):
+            return family_of(value)
+    return arguments.get("family") or "ipv4"
+
+
+def flag(value):
+    """A bool from a bool or a word: up/on/true/yes or down/off/false/no."""
+    if not isinstance(value, str):
+        return bool(value)
+    words = {"up": True, "on": True, "true": True, "yes": True,
+             "down": False, "off": False, "false": False, "no": False}
+    if value.lower() not in words:
+        raise ValueError(f"{value!r} is not one of {'/'.join(words)}")
+    return words[value.lower()]
+
+
+def route_destination(destination):
+    """A route's destination network from a prefix, "default" (or "default4") or "default6"."""
+    text = str(destination)
+    if text in ("default", "default4"):
+        return ipaddress.ip_network("0.0.0.0/0")
+    if text == "default6":
+        return ipaddress.ip_network("::/0")
+    return ipaddress.ip_network(text, strict=False)
+
+
+def payload_bytes(payload):
+    """A datagram's payload from bytes, text (UTF-8) or {hex: "..."}."""
+    if isinstance(payload, str):
+        return payload.encode()
+    if isinstance(payload, dict) and "hex" in payload:
+        return bytes.fromhex(payload["hex"])
+    return bytes(payload)
 
 
 @dataclass(frozen=True)
@@ -124,6 +219,10 @@ class Dut:
         raise Unsupported(self.name, f"{what} for IPv6" if capability in self.capabilities
                           else what)
 
+    def _perform(self, operation, arguments):
+        """Carry out a contract *operation* with its converted *arguments*: call its hook."""
+        return getattr(self, f"_{operation.name}")(*arguments.values())
+
     # -- lifecycle: every adapter implements these --------------------------
 
     def start(self):
@@ -140,7 +239,7 @@ class Dut:
         By default: the DUT namespace's shell answers within a second; a stack
         running as a process of its own adds its own check.
         """
-        from ..network import NodeGone   # here: the contract itself needs no Mininet
+        from ..nodeshell import NodeGone   # here: the contract itself needs no Mininet
         try:
             return self.node.run("true", timeout=1.0)[1] == 0
         except NodeGone:
@@ -150,104 +249,87 @@ class Dut:
         """Return to the baseline: caches flushed, addresses, routes and knobs restored."""
         raise NotImplementedError
 
-    # -- the contract --------------------------------------------------------
+    # -- the contract: one declaration per operation --------------------------
 
-    def set_link(self, interface, up):
+    @operation(Capability.LINK, protocol="link_set", refusal="set link state",
+               usage="INTERFACE up|down", scenario=True)
+    def set_link(self, interface: str, up: flag):
         """Bring *interface* up or down."""
-        self.require(Capability.LINK, operation="set link state")
-        self._set_link(interface, up)
 
-    def set_mtu(self, interface, mtu):
+    @operation(Capability.MTU, protocol="mtu_set", refusal="set the MTU",
+               usage="INTERFACE BYTES", scenario=True)
+    def set_mtu(self, interface: str, mtu: int):
         """Set the MTU of *interface*."""
-        self.require(Capability.MTU, operation="set the MTU")
-        self._set_mtu(interface, int(mtu))
 
-    def add_address(self, interface, address):
-        """Add *address* ("198.18.1.9/24", "2001:2:0:1::9/64") to *interface*."""
-        address = ipaddress.ip_interface(address)
-        self.require(Capability.ADDRESSES, family_of(address), "add an address")
-        self._add_address(interface, address)
+    @operation(Capability.ADDRESSES, protocol="addr_add", refusal="add an address",
+               usage="INTERFACE ADDRESS/LENGTH", scenario=True)
+    def add_address(self, interface: str, address: ip_interface):
+        """Add *address* (with its prefix length) to *interface*."""
 
-    def remove_address(self, interface, address):
+    @operation(Capability.ADDRESSES, protocol="addr_del", refusal="remove an address",
+               usage="INTERFACE ADDRESS/LENGTH", scenario=True)
+    def remove_address(self, interface: str, address: ip_interface):
         """Remove *address* from *interface*."""
-        address = ipaddress.ip_interface(address)
-        self.require(Capability.ADDRESSES, family_of(address), "remove an address")
-        self._remove_address(interface, address)
 
-    def add_route(self, destination, gateway=None, interface=None):
-        """Add a route to *destination* (a prefix, or "default"/"default6")."""
-        destination = _destination(destination)
-        self.require(Capability.ROUTES, family_of(destination), "add a route")
-        self._add_route(destination, _gateway(gateway), interface)
+    @operation(Capability.ROUTES, protocol="route_add", refusal="add a route",
+               usage="PREFIX|default|default6 [GATEWAY] [INTERFACE]", scenario=True)
+    def add_route(self, destination: route_destination, gateway: ip_address = None,
+                  interface: str = None):
+        """Add a route to *destination*: a prefix, default (IPv4) or default6."""
 
-    def remove_route(self, destination, gateway=None, interface=None):
+    @operation(Capability.ROUTES, protocol="route_del", refusal="remove a route",
+               usage="PREFIX|default|default6 [GATEWAY] [INTERFACE]", scenario=True)
+    def remove_route(self, destination: route_destination, gateway: ip_address = None,
+                     interface: str = None):
         """Remove a route to *destination*."""
-        destination = _destination(destination)
-        self.require(Capability.ROUTES, family_of(destination), "remove a route")
-        self._remove_route(destination, _gateway(gateway), interface)
 
-    def neighbors(self, interface=None):
+    @operation(Capability.NEIGHBORS, protocol="neigh_list", refusal="show neighbours",
+               usage="[INTERFACE]")
+    def neighbors(self, interface: str = None):
         """The ARP and NDP entries (of *interface*, or all)."""
-        self.require(Capability.NEIGHBORS, operation="show neighbours")
-        return self._neighbors(interface)
 
-    def add_neighbor(self, interface, address, mac):
+    @operation(Capability.NEIGHBORS, protocol="neigh_add", refusal="add a neighbour",
+               usage="INTERFACE ADDRESS MAC", scenario=True)
+    def add_neighbor(self, interface: str, address: ip_address, mac: str):
         """Add a static neighbour entry *address* → *mac* on *interface*."""
-        address = ipaddress.ip_address(address)
-        self.require(Capability.NEIGHBORS, family_of(address), "add a neighbour")
-        self._add_neighbor(interface, address, mac)
 
-    def flush_neighbors(self, interface=None, family=None):
-        """Forget dynamic and static neighbour entries (of *interface*, of *family*, or all)."""
-        self.require(Capability.NEIGHBORS, family or "ipv4", "flush neighbours")
-        self._flush_neighbors(interface, family)
+    @operation(Capability.NEIGHBORS, protocol="neigh_flush", refusal="flush neighbours",
+               usage="[INTERFACE] [ipv4|ipv6]", scenario=True)
+    def flush_neighbors(self, interface: str = None, family: str = None):
+        """Forget neighbour entries, static ones too (of *interface*, *family*, or all)."""
 
-    def set_forwarding(self, family, enabled):
-        """Turn IP forwarding for *family* ("ipv4"/"ipv6") on or off."""
-        self.require(Capability.FORWARDING, family, "set forwarding")
-        self._set_forwarding(family, bool(enabled))
+    @operation(Capability.FORWARDING, protocol="forwarding_set", refusal="set forwarding",
+               usage="ipv4|ipv6 on|off", scenario=True)
+    def set_forwarding(self, family: str, enabled: flag):
+        """Turn IP forwarding for *family* on or off."""
 
-    def ping(self, destination, count=1, size=56, ttl=None, dont_fragment=False,
-             timeout=1.0, interval=0.2, source=None):
-        """Send *count* echo requests from the DUT; return a PingResult."""
-        destination = ipaddress.ip_address(destination)
-        self.require(Capability.PING, family_of(destination), "ping")
-        return self._ping(destination, count, size, ttl, dont_fragment, timeout, interval, source)
+    @operation(Capability.PING, protocol="echo", refusal="ping",
+               usage="DESTINATION [count=1] [size=56] [ttl=N] [dont_fragment=yes] [timeout=1] "
+                     "[interval=0.2] [source=ADDRESS]", scenario=True)
+    def ping(self, destination: ip_address, count: int = 1, size: int = 56, ttl: int = None,
+             dont_fragment: flag = False, timeout: float = 1.0, interval: float = 0.2,
+             source: str = None):
+        """Send *count* echo requests from the DUT; report the replies and errors."""
 
-    def send_udp(self, destination, port, payload, source_port=None):
-        """Send one UDP datagram from the DUT (payload: bytes, text, or {hex: ...})."""
-        destination = ipaddress.ip_address(destination)
-        self.require(Capability.UDP, family_of(destination), "send UDP")
-        if isinstance(payload, str):
-            payload = payload.encode()
-        elif isinstance(payload, dict) and "hex" in payload:
-            payload = bytes.fromhex(payload["hex"])
-        self._send_udp(destination, int(port), bytes(payload), source_port)
+    @operation(Capability.UDP, protocol="udp_send", refusal="send UDP",
+               usage="DESTINATION PORT TEXT [source_port=N]", scenario=True)
+    def send_udp(self, destination: ip_address, port: int, payload: payload_bytes,
+                 source_port: int = None):
+        """Send one UDP datagram from the DUT (payload: text, bytes or {hex: ...})."""
 
-    def listen_udp(self, port, family="ipv4"):
-        """Start listening on UDP *port*; return a listener with ``datagrams(timeout)`` and ``close()``."""
-        self.require(Capability.UDP, family, "listen on UDP")
-        return self._listen_udp(int(port), family)
+    @operation(Capability.UDP, protocol="udp_listen", refusal="listen on UDP",
+               usage="PORT [ipv4|ipv6] [seconds=5]")
+    def listen_udp(self, port: int, family: str = "ipv4"):
+        """Listen on UDP *port* for datagrams to the DUT.
 
-    def set_knob(self, name, value):
+        Returns a listener: ``datagrams(timeout)`` reads what arrives, ``close()`` stops.
+        """
+
+    @operation(Capability.KNOBS, protocol="knob_set", refusal="set {name}",
+               usage="NAME VALUE", scenario=True)
+    def set_knob(self, name: str, value: str):
         """Set a stack-specific setting (a sysctl for Linux)."""
-        self.require(Capability.KNOBS, operation=f"set {name}")
-        self._set_knob(name, str(value))
 
-    def get_knob(self, name):
-        """Read a stack-specific setting."""
-        self.require(Capability.KNOBS, operation=f"read {name}")
-        return self._get_knob(name)
-
-
-def _destination(destination):
-    text = str(destination)
-    if text in ("default", "default4"):
-        return ipaddress.ip_network("0.0.0.0/0")
-    if text == "default6":
-        return ipaddress.ip_network("::/0")
-    return ipaddress.ip_network(text, strict=False)
-
-
-def _gateway(gateway):
-    return None if gateway is None else ipaddress.ip_address(gateway)
+    @operation(Capability.KNOBS, protocol="knob_get", refusal="read {name}", usage="NAME")
+    def get_knob(self, name: str):
+        """Read a stack-specific setting (a sysctl for Linux)."""

@@ -9,10 +9,11 @@ import signal
 import subprocess
 import time
 
-from ..network import SILENT, NodeGone, tx_checksums_in_software
+from ..linuxcmd import SILENT, tx_checksums_in_software
+from ..nodeshell import NodeGone
 from ..errors import ControlError
-from .contract import Datagram, Dut, Neighbor, PingReply, PingResult
-from .control import ControlClient, StackGone
+from .contract import OPERATIONS, Datagram, Dut, Neighbor, PingReply, PingResult
+from .control import OP_TIMEOUT, ControlClient, StackGone
 
 ECHO_SLACK = 1.0      # seconds an echo may take beyond its own count, interval and timeout
 STOP_GRACE = 2.0      # seconds between SIGTERM and SIGKILL
@@ -132,49 +133,30 @@ class ProcessDut(Dut):
         self._listeners.clear()
         self.client.call("reset")
 
-    # -- contract hooks --------------------------------------------------
+    # -- contract operations ---------------------------------------------
 
-    def _call(self, op, **arguments):
-        return self.client.call(op, **arguments)
+    def _perform(self, operation, arguments):
+        """Carry out *operation*: by its hook below if it has answers to read or arguments
+        to shape, else as its protocol op with the arguments as they are."""
+        if hasattr(self, f"_{operation.name}"):
+            return super()._perform(operation, arguments)
+        self._call(operation.name, **arguments)
 
-    def _set_link(self, interface, up):
-        self._call("link_set", interface=interface, up=up)
-
-    def _set_mtu(self, interface, mtu):
-        self._call("mtu_set", interface=interface, mtu=mtu)
-
-    def _add_address(self, interface, address):
-        self._call("addr_add", interface=interface, address=str(address))
-
-    def _remove_address(self, interface, address):
-        self._call("addr_del", interface=interface, address=str(address))
-
-    def _add_route(self, destination, gateway, interface):
-        self._call("route_add", **_route(destination, gateway, interface))
-
-    def _remove_route(self, destination, gateway, interface):
-        self._call("route_del", **_route(destination, gateway, interface))
+    def _call(self, name, /, wait=OP_TIMEOUT, **arguments):
+        """Ask the shim for contract operation *name*, by its protocol op; addresses as text."""
+        return self.client.call(OPERATIONS[name].protocol, wait,
+                                **{key: _json(value) for key, value in arguments.items()})
 
     def _neighbors(self, interface):
-        found = self._call("neigh_list", interface=interface).get("neighbors", [])
+        found = self._call("neighbors", interface=interface).get("neighbors", [])
         return [Neighbor(n["address"], n["interface"], n.get("mac"), n.get("state", ""))
                 for n in found]
 
-    def _add_neighbor(self, interface, address, mac):
-        self._call("neigh_add", interface=interface, address=str(address), mac=mac)
-
-    def _flush_neighbors(self, interface, family):
-        self._call("neigh_flush", interface=interface, family=family)
-
-    def _set_forwarding(self, family, enabled):
-        self._call("forwarding_set", family=family, enabled=enabled)
-
     def _ping(self, destination, count, size, ttl, dont_fragment, timeout, interval, source):
-        answer = self.client.call(
-            "echo", wait=count * interval + timeout + ECHO_SLACK,
-            destination=str(destination), count=count, size=size, ttl=ttl,
-            dont_fragment=dont_fragment, timeout=timeout, interval=interval,
-            source=None if source is None else str(source))
+        answer = self._call("ping", wait=count * interval + timeout + ECHO_SLACK,
+                            destination=destination, count=count, size=size, ttl=ttl,
+                            dont_fragment=dont_fragment, timeout=timeout, interval=interval,
+                            source=source)
         result = PingResult(str(destination), answer.get("transmitted", 0))
         result.replies = [PingReply(r["source"], r["seq"], r["ttl"], r["size"], r["rtt_ms"])
                           for r in answer.get("replies", [])]
@@ -182,25 +164,22 @@ class ProcessDut(Dut):
         return result
 
     def _send_udp(self, destination, port, payload, source_port):
-        self._call("udp_send", destination=str(destination), port=port, payload=payload.hex(),
+        self._call("send_udp", destination=destination, port=port, payload=payload.hex(),
                    source_port=source_port)
 
     def _listen_udp(self, port, family):
-        handle = self._call("udp_listen", port=port, family=family)["handle"]
+        handle = self._call("listen_udp", port=port, family=family)["handle"]
         listener = _UdpListener(self.client, handle)
         self._listeners.append(listener)
         return listener
 
-    def _set_knob(self, name, value):
-        self._call("knob_set", name=name, value=value)
-
     def _get_knob(self, name):
-        return str(self._call("knob_get", name=name)["value"])
+        return str(self._call("get_knob", name=name)["value"])
 
 
-def _route(destination, gateway, interface):
-    return {"destination": str(destination),
-            "gateway": None if gateway is None else str(gateway), "interface": interface}
+def _json(value):
+    """*value* as the protocol carries it: addresses and networks as text."""
+    return value if value is None or isinstance(value, (bool, int, float, str)) else str(value)
 
 
 class _UdpListener:

@@ -113,7 +113,7 @@ def test_interactive_up_tears_down_on_signal_or_exit(how, no_leftovers):
             pass
         process.send_signal(signal.SIGTERM)
     else:
-        process.stdin.write("dut ping 198.18.1.10 count 1\nexit\n")
+        process.stdin.write("dut ping 198.18.1.10 count=1\nexit\n")
         process.stdin.flush()
     process.wait(timeout=20)
     assert process.returncode == (128 + signal.SIGTERM if how == "SIGTERM" else 0)

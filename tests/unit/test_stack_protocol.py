@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 
 from testbed import matrix, stacks, topology
-from testbed.engine import Result
+from testbed.results import Result
 from testbed.errors import ControlError, InputError, Unsupported
 from testbed.stacks.contract import Capability
 from testbed.stacks.control import ControlClient, StackGone
@@ -22,7 +22,7 @@ GOOD = ('name: x\nadapter: process\ncommand: ["{stack}/shim", "--control", "{con
         '"{interfaces}"]\ncapabilities: [ping, ipv6]\n')
 
 
-def manifest(tmp_path, text):
+def manifest_file(tmp_path, text):
     path = tmp_path / "stack.yaml"
     path.write_text(text)
     return str(path)
@@ -38,23 +38,23 @@ def manifest(tmp_path, text):
     (GOOD + "start_timeout: 0\n", 5, "less than or equal to the minimum"),
 ])
 def test_bad_process_manifest_is_one_clear_error(tmp_path, text, line, message):
-    path = manifest(tmp_path, text)
+    path = manifest_file(tmp_path, text)
     with pytest.raises(InputError) as caught:
         stacks.load(path)
     assert str(caught.value).startswith(f"{path}:{line}: ") and message in str(caught.value)
 
 
 def test_capabilities_come_from_the_manifest_and_missing_files_mean_not_built(tmp_path):
-    spec = stacks.load(manifest(tmp_path, GOOD + "needs: [bin/shim]\nversion: {python: scapy}\n"))
-    assert spec.capabilities == {Capability.PING, Capability.IPV6}
-    described = spec.describe()
+    manifest = stacks.load(manifest_file(tmp_path, GOOD + "needs: [bin/shim]\nversion: {python: scapy}\n"))
+    assert manifest.capabilities == {Capability.PING, Capability.IPV6}
+    described = manifest.describe()
     assert not described["built"] and described["missing"] == [str(tmp_path / "bin/shim")]
     assert described["version"].startswith("scapy 2.")
     with pytest.raises(InputError, match="not built .*run ./scripts/setup"):
-        stacks.require_built(spec)
+        stacks.require_built(manifest)
     (tmp_path / "bin").mkdir()
     (tmp_path / "bin/shim").write_text("")
-    assert spec.built
+    assert manifest.built
 
 
 @pytest.mark.parametrize(("source", "expected"), [
@@ -63,8 +63,8 @@ def test_capabilities_come_from_the_manifest_and_missing_files_mean_not_built(tm
     ({"command": ["echo", "mystack 1.2"]}, "mystack 1.2"),
     ({"command": ["false"]}, "not installed")])
 def test_versions_are_read_from_what_is_installed(tmp_path, source, expected):
-    spec = stacks.load(manifest(tmp_path, GOOD + f"version: {json.dumps(source)}\n"))
-    assert spec.version().startswith(expected)
+    manifest = stacks.load(manifest_file(tmp_path, GOOD + f"version: {json.dumps(source)}\n"))
+    assert manifest.version().startswith(expected)
 
 
 class Toy(Shim):
@@ -137,9 +137,9 @@ def test_connect_gives_up_at_once_when_the_stack_exits(tmp_path):
 
 
 def test_start_command_and_baseline_message_come_from_the_topology(tmp_path):
-    spec = stacks.load(manifest(tmp_path, GOOD))
+    manifest = stacks.load(manifest_file(tmp_path, GOOD))
     dut_node = topology.load("topology-2").conformance_view().dut
-    dut = ProcessDut(None, dut_node, spec, SimpleNamespace(dir=Path("/run/testbed/tb-1")))
+    dut = ProcessDut(None, dut_node, manifest, SimpleNamespace(dir=Path("/run/testbed/tb-1")))
     assert dut.command() == [f"{tmp_path}/shim", "--control", "/run/testbed/tb-1/dut.sock",
                              "eth0", "eth1"]
     message = dut.baseline_message()
@@ -157,10 +157,10 @@ def _result(test, stack, verdict):
 
 
 def test_matrix_files_compare_stacks_per_suite_and_per_test(tmp_path):
-    specs = [stacks.load("linux"), stacks.load("null")]
+    manifests = [stacks.load("linux"), stacks.load("null")]
     results = [_result("ARP-1", "linux", "pass"), _result("ARP-2", "linux", "fail"),
                _result("ARP-1", "null", "inconclusive"), _result("ARP-2", "null", "fail")]
-    matrix.write(tmp_path, specs, results, {"null": "`testbed run` exited 3"})
+    matrix.write(tmp_path, manifests, results, {"null": "`testbed run` exited 3"})
     data = json.loads((tmp_path / "matrix.json").read_text())
     assert data["summary"] == {"linux": {"ARP": "1/2 (fail 1)"},
                                "null": {"ARP": "0/2 (fail 1, inconclusive 1)"}}
