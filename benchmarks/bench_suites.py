@@ -23,7 +23,7 @@ RUNS = tempfile.mkdtemp(prefix="testbed-bench-runs-")
 os.environ["TESTBED_RUNS"] = RUNS    # runs of its own, before testbed is imported
 
 from testbed import scenario, stacks  # noqa: E402
-from testbed.engine import Runner  # noqa: E402
+from testbed.engine import run_tests  # noqa: E402
 
 
 def positive(test):
@@ -41,12 +41,12 @@ def main():
     args = parser.parse_args()
     tests = scenario.select(scenario.load_all(), args.suites)
     kinds = {t.id: positive(t) for t in tests}
-    spec = stacks.load(args.stack)
+    manifest = stacks.load(args.stack)
     runs, walls, latencies = [], [], []
     out = tempfile.mkdtemp(prefix="testbed-bench-out-")
     for repetition in range(args.repeat):
         start = time.perf_counter()
-        results = Runner(spec, f"{out}/{repetition}").run(tests)     # as `testbed run` does
+        results = run_tests(tests, manifest, f"{out}/{repetition}")     # as `testbed run` does
         walls.append(time.perf_counter() - start)
         verdicts = {r.id: r.verdict for r in results}
         latencies += [r.send_to_verdict_ms for r in results

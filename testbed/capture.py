@@ -38,16 +38,16 @@ class Frame:
 
 
 class Capture:
-    """All tester ports of a started Network, read by one thread."""
+    """All tester ports of a started Emulation, read by one thread."""
 
-    def __init__(self, network):
-        topology = network.topology
+    def __init__(self, emulation):
+        topology = emulation.topology
         self.ports = {}
         for node in topology.nodes_with_role("tester"):
             for intf in node.interfaces.values():
-                self.ports[intf.ref] = Port(network[node.name].pid, intf.name)
+                self.ports[intf.ref] = Port(emulation[node.name].pid, intf.name)
         self.identities = topology.identities
-        self.answering = True
+        self._answering = True
         self.frames = []
         self._changed = threading.Condition()
         self._wake_r, self._wake_w = os.pipe()
@@ -72,6 +72,11 @@ class Capture:
             self.frames.append(frame)
         self.ports[port].send(data)
         return frame
+
+    def answer_resolution(self, enabled):
+        """Let the identities answer ARP requests and Neighbor Solicitations for their
+        addresses (the default), or stop them, as a test's ``resolve`` asks."""
+        self._answering = bool(enabled)
 
     def mark(self):
         """The index of the next frame to arrive (a cursor for expectations)."""
@@ -145,7 +150,7 @@ class Capture:
                 with self._changed:
                     self.frames.append(frame)
                     self._changed.notify_all()
-                if self.answering:
+                if self._answering:
                     self._answer(frame)
 
     def _answer(self, frame):

@@ -12,7 +12,7 @@ import sys
 import click
 
 from . import __version__, runstate
-from .errors import EnvironmentProblem, InputError, TestbedError
+from .errors import InputError, TestbedError
 
 # Mininet imports distutils.version.  setuptools' stand-in for distutils (put
 # on the import path by its .pth hook at start-up) loads pkg_resources, ~0.1 s
@@ -73,14 +73,14 @@ def _print_checks(results):
 
 def _load(topology_name, stack_name):
     from . import stacks, topology
-    spec = stacks.load(stack_name)
-    stacks.require_built(spec)
-    return topology.load(topology_name), spec
+    manifest = stacks.load(stack_name)
+    stacks.require_built(manifest)
+    return topology.load(topology_name), manifest
 
 
-def _run_checks(network):
+def _run_checks(emulation):
     from .checks import Checker
-    return [vars(r) for r in Checker(network).run()]
+    return [vars(r) for r in Checker(emulation).run()]
 
 
 def _stop_on_signals():
@@ -110,15 +110,15 @@ def up(topology_name, stack_name, detach, check):
     if detach:
         _detach(topology_name, stack_name, check)
         return
-    topo, spec = _load(topology_name, stack_name)
-    from .network import Network, check_environment, table_rows
+    topo, manifest = _load(topology_name, stack_name)
+    from .network import Emulation, check_environment, table_rows
     check_environment()
     _stop_on_signals()
-    with Network(topo, spec) as network:
-        title = _title(topo, spec, network.run.id)
+    with Emulation(topo, manifest) as emulation:
+        title = _title(topo, manifest, emulation.run.id)
         _print_table(table_rows(topo), title)
         if check:
-            results = _run_checks(network)
+            results = _run_checks(emulation)
             _print_checks(results)
             if not all(r["ok"] for r in results):
                 sys.exit(1)
@@ -126,34 +126,34 @@ def up(topology_name, stack_name, detach, check):
         from .console import Console
         click.echo("Type `help` for Mininet's commands, `dut help` for the DUT's, "
                    "`exit` to tear down.")
-        Console(network, lambda: _print_table(table_rows(topo), title))
+        Console(emulation, lambda: _print_table(table_rows(topo), title))
 
 
-def _title(topo, spec, run_id):
-    return f"{topo.name} with the {spec.name} stack — run {run_id}"
+def _title(topo, manifest, run_id):
+    return f"{topo.name} with the {manifest.name} stack — run {run_id}"
 
 
 def _detach(topology_name, stack_name, check):
-    """Fork a daemon that loads, builds and holds the network; report when it is ready.
+    """Build and hold the topology in a daemon (runstate.detach); print what it reports."""
+    def start():
+        topo, manifest = _load(topology_name, stack_name)
+        from .network import Emulation, check_environment, table_rows
+        check_environment()
+        emulation = Emulation(topo, manifest)
+        emulation.start()
+        try:
+            report = {"run": emulation.run.id, "title": _title(topo, manifest, emulation.run.id),
+                      "table": table_rows(topo)}
+            if check:
+                report["checks"] = _run_checks(emulation)
+        except BaseException:
+            emulation.stop()
+            raise
+        return emulation, report
 
-    The parent forks first thing, so that its own work (the table's imports)
-    overlaps the daemon's loading and building.
-    """
-    read_end, write_end = os.pipe()
-    if os.fork() == 0:
-        os.close(read_end)
-        os.setsid()
-        _serve(topology_name, stack_name, check, write_end)
-    os.close(write_end)
-    import rich.table  # noqa: F401  (warm while the daemon builds)
-    with os.fdopen(read_end) as pipe:
-        message = pipe.read()
-    if not message:
-        raise EnvironmentProblem("the background run died while starting")
-    report = json.loads(message)
-    if "error" in report:
-        click.echo(f"testbed: {report['error']}", err=True)
-        sys.exit(report["code"])
+    def warm_up():
+        import rich.table  # noqa: F401  (imported while the daemon builds)
+    report = runstate.detach(start, warm_up)
     _print_table(report["table"], report["title"] + " (detached)")
     if "checks" in report:
         _print_checks(report["checks"])
@@ -161,42 +161,6 @@ def _detach(topology_name, stack_name, check):
                "`testbed down` stops it.")
     if not all(r["ok"] for r in report.get("checks", [])):
         sys.exit(1)
-
-
-def _serve(topology_name, stack_name, check, ready_fd):
-    """The detached daemon: build, report on *ready_fd*, hold until SIGTERM, tear down."""
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT, signal.SIGHUP})
-    os.dup2(os.open(os.devnull, os.O_RDWR), 0)
-    network = None
-    try:
-        topo, spec = _load(topology_name, stack_name)
-        from .network import Network, check_environment, table_rows
-        check_environment()
-        os.dup2(0, 1)
-        os.dup2(0, 2)
-        network = Network(topo, spec)
-        network.start()
-        with open(network.run.dir / "daemon.log", "w") as log:
-            os.dup2(log.fileno(), 1)
-            os.dup2(log.fileno(), 2)
-        report = {"run": network.run.id, "title": _title(topo, spec, network.run.id),
-                  "table": table_rows(topo)}
-        if check:
-            report["checks"] = _run_checks(network)
-    except BaseException as exc:  # the parent must hear of any failure
-        code = exc.exit_code if isinstance(exc, TestbedError) else 3
-        text = str(exc) if isinstance(exc, TestbedError) else f"start failed: {exc!r}"
-        os.write(ready_fd, json.dumps({"error": text, "code": code}).encode())
-        if network is not None:
-            network.stop()
-        os._exit(code)
-    os.write(ready_fd, json.dumps(report).encode())
-    os.close(ready_fd)
-    try:
-        signal.sigwait({signal.SIGTERM, signal.SIGINT, signal.SIGHUP})
-    finally:
-        network.stop()
-        os._exit(0)
 
 
 def _pick_run(run_id):
@@ -293,31 +257,19 @@ def run(selectors, stack_name, topology_name, out_dir, silence):
 
     Exit 0 if every selected test passed, 1 if any did not.
     """
-    from pathlib import Path
-    from . import report, scenario, stacks
+    from . import scenario, stacks
     tests = scenario.select(scenario.load_all(), selectors)
     if topology_name:
         tests = scenario.retarget(tests, topology_name)
-    spec = stacks.load(stack_name)
-    stacks.require_built(spec)
-    from .engine import Runner
+    manifest = stacks.load(stack_name)
+    stacks.require_built(manifest)
+    from .engine import run_tests
     from .network import check_environment
     check_environment()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    results_file = report.ResultsFile(out / "results.jsonl")
     _stop_on_signals()
     with _progress(len(tests)) as progress:
-        def on_result(result):
-            results_file.add(result)
-            progress(result)
-        try:
-            results = Runner(spec, out, silence, on_result).run(tests)
-        finally:
-            results_file.close()
-    report.write_junit(results, out / "junit.xml")
-    report.write_summary(results, out / "summary.md")
-    _print_summary(results, out)
+        results = run_tests(tests, manifest, out_dir, silence, progress)
+    _print_summary(results, out_dir)
     if any(r.verdict != "pass" for r in results):
         sys.exit(1)
 
@@ -343,27 +295,72 @@ def matrix(stack_names, suites, out_dir, silence):
     selectors = [s for s in (suites or "").split(",") if s]
     scenario.select(scenario.load_all(), selectors)       # refuse unknown selectors now
     if stack_names:
-        specs = [stacks.load(name) for name in stack_names.split(",") if name]
-        for spec in specs:
-            stacks.require_built(spec)
+        manifests = [stacks.load(name) for name in stack_names.split(",") if name]
+        for manifest in manifests:
+            stacks.require_built(manifest)
     else:
-        specs = [s for s in stacks.available() if s.in_matrix and s.built]
-    if not specs:
+        manifests = [s for s in stacks.available() if s.in_matrix and s.built]
+    if not manifests:
         raise InputError("no stack to run: none is built (run ./scripts/setup)")
     from .network import check_environment
     check_environment()
     _stop_on_signals()
 
-    def on_stack(spec, results, failure):
+    def on_stack(manifest, results, failure):
         counts = Counter(r.verdict for r in results)
-        click.echo(f"{spec.name:<8} " + (f"{counts['pass']}/{len(results)} passed"
+        click.echo(f"{manifest.name:<8} " + (f"{counts['pass']}/{len(results)} passed"
                                           if results else "no results")
                    + (f" — {failure}" if failure else ""))
-    results, failures = matrix_.run(specs, selectors, out_dir, silence, on_stack)
+    results, failures = matrix_.make(manifests, selectors, out_dir, silence, on_stack)
     _print_verdicts(results)
     click.echo(f"matrix: {out_dir}/matrix.md, matrix.json; per stack: {out_dir}/STACK/")
     if failures:
         sys.exit(1)
+
+
+@main.command()
+@click.argument("first", metavar="A", type=click.Path(exists=True, file_okay=False))
+@click.argument("second", metavar="B", type=click.Path(exists=True, file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def diff(first, second, as_json):
+    """Compare two results folders (of `testbed run` or `testbed matrix`) test by test.
+
+    Lists every test whose verdict differs, with both reasons, and the passes per
+    suite. Exit 0 if the verdicts are identical, 1 if not.
+    """
+    from . import diff as diff_
+    changes, counts = diff_.compare(diff_.load(first), diff_.load(second))
+    if as_json:
+        click.echo(json.dumps({"a": first, "b": second,
+                               "suites": {s: {"a": a, "b": b, "tests": n}
+                                          for s, (a, b, n) in counts.items()},
+                               "changed": [c.to_json() for c in changes]}, indent=1))
+    else:
+        _print_diff(first, second, changes, counts)
+    sys.exit(1 if changes else 0)
+
+
+def _print_diff(first, second, changes, counts):
+    from rich.table import Table
+    click.echo(f"A: {first}\nB: {second}")
+    table = Table(title="passes per suite", title_justify="left")
+    for column in ("suite", "A", "B", "tests"):
+        table.add_column(column)
+    for suite, (a, b, total) in counts.items():
+        table.add_row(suite, str(a), str(b), str(total))
+    _console().print(table)
+    if not changes:
+        click.echo("identical verdicts")
+        return
+    table = Table(title=f"{len(changes)} test(s) with different verdicts", title_justify="left")
+    for column in ("test", "A", "B", "reasons"):
+        table.add_column(column)
+    for change in changes:
+        a, b = change.a, change.b
+        reasons = "\n".join(f"{side}: {r.reason}" for side, r in (("A", a), ("B", b))
+                            if r is not None and r.reason)
+        table.add_row(change.key, a.verdict if a else "—", b.verdict if b else "—", reasons)
+    _console().print(table)
 
 
 def _progress(total):
@@ -461,9 +458,9 @@ def stacks(as_json, build):
     """The stacks under test in stacks/, with version, build state and capabilities."""
     from . import stacks as registry
     if build:
-        for spec in registry.available():
-            spec.build_stack()
-    items = [spec.describe() for spec in registry.available()]
+        for manifest in registry.available():
+            manifest.build_stack()
+    items = [manifest.describe() for manifest in registry.available()]
     if as_json:
         click.echo(json.dumps(items, indent=1))
         return

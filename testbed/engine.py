@@ -1,126 +1,111 @@
 """The scenario engine: runs tests against a stack and gives each a truthful verdict.
 
-Verdicts:
-  pass          the DUT did what the requirement asks
-  fail          the DUT behaved against the requirement
-  unsupported   the stack cannot do a set-up the test needs (its adapter said so)
-  inconclusive  the test could not tell: set-up verification or a positive control got no answer
-  crash         the DUT stopped answering its control channel; it was restarted
-  error         a fault in the test bed itself (or a DUT set-up that failed)
-
-Every test that expects silence carries a positive control; a DUT that
-answers nothing therefore scores no pass at all.
+The verdicts and what each claims are in ``results.py``.  Every test that
+expects silence carries a positive control; a DUT that answers nothing
+therefore scores no pass at all.
 """
 
 import time
 import traceback
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from . import packets, topology
+from . import packets, report, topology
 from .capture import Capture
 from .errors import ControlError, TestbedError, Unsupported
-from .network import Network
-
-VERDICTS = ("pass", "fail", "unsupported", "inconclusive", "crash", "error")
-IPV6_SUITES = ("IPv6", "ICMPv6", "IPv6-NDP")
-
-
-class Verdict(Exception):
-    """Ends a test with a verdict other than pass."""
-
-    def __init__(self, verdict, reason):
-        super().__init__(reason)
-        self.verdict, self.reason = verdict, reason
-
-
-@dataclass
-class Result:
-    """One test's outcome, as results.jsonl records it."""
-
-    id: str
-    suite: str
-    title: str
-    reference: str
-    classification: str
-    topology: str
-    role: str
-    stack: str
-    verdict: str
-    reason: str
-    duration_s: float
-    pcap: str
-    send_to_verdict_ms: float | None = None
-
-    def to_json(self):
-        """A JSON-able dict."""
-        return asdict(self)
+from .network import Emulation
+from .results import Result, ResultsFile, Verdict
 
 
 class Session:
     """One topology built for conformance tests of one address family, its capture, and
     the DUT's answer time."""
 
-    def __init__(self, topology_name, stack_spec, family, silence=None, logs=None):
+    def __init__(self, topology_name, manifest, family, silence=None, logs=None):
         self.topology = topology.load(topology_name).conformance_view()
-        self.stack_spec, self.family = stack_spec, family
-        self.network = self.capture = None
+        self.manifest, self.family = manifest, family
+        self.emulation = self.capture = None
         self.fixed_silence, self.silence = silence, silence
-        self.logs = logs
+        self.logs, self.note = logs, ""
 
     def start(self):
         """Build the topology and open the capture."""
-        self.network = Network(self.topology, self.stack_spec)
-        self.network.start()
-        self.capture = Capture(self.network)
+        self.emulation = Emulation(self.topology, self.manifest)
+        self.emulation.start()
+        self.capture = Capture(self.emulation)
 
     def stop(self):
         """Close the capture and take the topology down."""
         if self.capture is not None:
             self.capture.close()
-        if self.network is not None:
+        if self.emulation is not None:
             self._keep_stack_log()
-            self.network.stop()
-        self.network = self.capture = None
+            self.emulation.stop()
+        self.emulation = self.capture = None
 
     def _keep_stack_log(self):
         """Append what the stack wrote (``stack.log`` in the run's folder) to *logs*."""
-        run = self.network.run
+        run = self.emulation.run
         source = run.dir / "stack.log" if run is not None else None
         if self.logs is None or source is None or not source.is_file():
             return
         self.logs.mkdir(parents=True, exist_ok=True)
         with open(self.logs / f"{self.topology.name}-{self.family}.stack.log", "ab") as log:
-            log.write(f"--- {run.id} ({self.stack_spec.name})\n".encode())
+            log.write(f"--- {run.id} ({self.manifest.name})\n".encode())
             log.write(source.read_bytes())
 
     @property
     def dut(self):
         """The running stack's adapter."""
-        return self.network.dut
+        return self.emulation.dut
 
     def verify(self):
-        """Check that the DUT answers on every interface the tester reaches; return a reason or None.
+        """Check that the DUT answers on every interface the tester reaches; return a reason
+        why the group cannot run (its tests are then *inconclusive*), or None.
 
-        IPv4 tests ask by ARP, IPv6 tests by Neighbor Solicitation.  The
-        slowest answer sets the silence window (20x, within 0.05–1 s), unless the run fixed it.
+        IPv4 groups ask by ARP, IPv6 groups by Neighbor Solicitation.  A DUT
+        that does not answer may still be alive (told never to answer ARP, or
+        broken in resolution alone): then it must *fail* the tests that need
+        an answer, not be excused.  So a silent interface is asked for a sign
+        of life: the DUT pings the identity through its contract, and the
+        tester must see a frame from that interface.  If it does, the group
+        runs and ``note`` says what set-up saw; if not, nothing shows the DUT
+        or its link alive, and the group is inconclusive.  The slowest answer
+        sets the silence window (20x, within 0.05–1 s), unless the run fixed it.
         """
-        latencies, family = [], self.family
+        latencies, family, self.note = [], self.family, ""
+        what = "ARP request" if family == "ipv4" else "Neighbor Solicitation"
         for intf in self.topology.dut.interfaces.values():
             identity = next((i for i in self.topology.identities.values()
-                             if self.topology.interface(i.interface).network == intf.network
+                             if self.topology.dut_interface_facing(i) is intf
                              and i.address(family) is not None), None)
             if identity is None or intf.address(family) is None:
                 continue
             sent, found = self.ask_dut(identity, intf, 1.0)
-            if found is None:
-                what = "ARP request" if family == "ipv4" else "Neighbor Solicitation"
-                return (f"set-up verification: the DUT did not answer {identity.name}'s {what} "
-                        f"for {intf.address(family).ip} on {intf.name} within 1 s")
-            latencies.append(found[1].time - sent.time)
+            if found is not None:
+                latencies.append(found[1].time - sent.time)
+                continue
+            unanswered = (f"the DUT did not answer {identity.name}'s {what} for "
+                          f"{intf.address(family).ip} on {intf.name} within 1 s")
+            life = self._sign_of_life(identity, intf)
+            if life is None:
+                return (f"set-up verification: {unanswered}, and the tester saw no frame from "
+                        f"{intf.name} at all (nor when the DUT was asked to ping "
+                        f"{identity.name}): no sign of life")
+            self.note += f"set-up: {unanswered}, though it is alive: it sent {life}"
         self.silence = self.fixed_silence or min(1.0, max(0.05, 20 * max(latencies,
                                                                            default=0.005)))
         return None
+
+    def _sign_of_life(self, identity, intf):
+        """The first frame the tester saw from *intf* since the capture opened, after asking
+        the DUT to ping *identity* where its stack can; described, or None."""
+        if self.dut.supports("ping", self.family):
+            try:
+                self.dut.ping(identity.address(self.family).ip, count=1, timeout=0.3)
+            except TestbedError:
+                pass
+        found = self.capture.wait_for(identity.interface, lambda f: f.src == intf.mac, 0, 0.3)
+        return None if found is None else found[1].packet.summary()
 
     def ask_dut(self, identity, intf, within):
         """*identity* asks for the DUT's address on *intf* (ARP, or NS for IPv6 sessions).
@@ -133,7 +118,7 @@ class Session:
         return sent, self.capture.wait_for(identity.interface, answer, since, within)
 
 
-class _TestRun:
+class _Execution:
     """Carries out one test's set-up and steps on a Session."""
 
     def __init__(self, session, test):
@@ -143,8 +128,9 @@ class _TestRun:
         self.since = self.capture.mark()
         self.first_send = self.decided = None
 
-    def run(self):
-        self.capture.answering = self.test.resolve
+    def carry_out(self):
+        """Reset the DUT, set it up, introduce the senders, then take the steps."""
+        self.capture.answer_resolution(self.test.resolve)
         self.dut.reset()
         self._role()
         for operation in self.test.setup:
@@ -178,8 +164,7 @@ class _TestRun:
                                 if "send" in step)
         for name in senders:
             identity = topo.identities[name]
-            network = topo.interface(identity.interface).network
-            intf = next((i for i in topo.dut.interfaces.values() if i.network == network), None)
+            intf = topo.dut_interface_facing(identity)
             if intf is None or intf.address(family) is None or identity.address(family) is None:
                 continue
             self.session.ask_dut(identity, intf, self.session.silence)
@@ -202,16 +187,18 @@ class _TestRun:
             self._expect(body, control)
         elif kind == "expect_none":
             self._expect_none(body)
+        elif kind == "expect_fragments":
+            self._expect_fragments(body, control)
         elif kind == "dut":
             self.since = self.capture.mark()
             self._operate(body, "DUT action")
         elif kind == "wait":
             time.sleep(body)
         elif kind == "resolve":
-            self.capture.answering = body
+            self.capture.answer_resolution(body)
 
     def _send(self, body):
-        packet = packets.build(body["packet"], self.refs)
+        packet = packets.build(body["packet"], self.refs, body["from"])
         self.since = self.capture.mark()
         for number in range(body.get("count", 1)):
             if number:
@@ -241,6 +228,35 @@ class _TestRun:
             if gaps and min(gaps) < spacing:
                 raise Verdict("fail", f"{expectation.describe()}: frames {min(gaps):.3f} s apart, "
                                       f"expected at least {spacing} s")
+        for name in body.get("distinct", ()):
+            values = [packets.field_of(frame.packet, name) for frame in matches]
+            if len(set(values)) < len(values):
+                raise Verdict("fail", f"{expectation.describe()}: {name} not distinct across "
+                                      f"the {len(values)} frames: {values}")
+
+    def _expect_fragments(self, body, control):
+        """The fragments of one datagram matching ``packet`` must arrive within ``within`` s
+        and cover its ``total`` payload octets exactly (packets.Fragments)."""
+        port = self.capture.port_of(body["at"])
+        expectation = packets.Expectation(body["packet"], self.refs)
+        within, total = body.get("within", 1.0), body["total"]
+        pieces, cursor = packets.Fragments(total, body.get("mtu")), self.since
+        deadline = time.monotonic() + within
+        while not pieces.complete():
+            found = self.capture.wait_for(port, lambda f: expectation.matches(f)
+                                          and pieces.belongs(f), cursor,
+                                          max(0.0, deadline - time.monotonic()))
+            if found is None:
+                raise Verdict("inconclusive" if control else "fail",
+                              ("positive control: " if control else "")
+                              + f"expected the fragments of a datagram of {total} octets "
+                              f"({expectation.describe()}) on {port} within {within:g} s; "
+                              + pieces.describe())
+            cursor = found[0] + 1
+            pieces.add(found[1].packet)
+        problem = pieces.problem()
+        if problem:
+            raise Verdict("fail", f"fragments of {expectation.describe()}: {problem}")
 
     def _missing(self, port, expectation, within, got, wanted):
         """Why an expectation failed: what was expected, and the closest frame seen."""
@@ -268,19 +284,19 @@ class _TestRun:
 class Runner:
     """Runs tests against one stack, grouping them by topology and address family."""
 
-    def __init__(self, stack_spec, out_dir, silence=None, on_result=None):
-        self.stack_spec, self.out = stack_spec, Path(out_dir)
+    def __init__(self, manifest, out_dir, silence=None, on_result=None):
+        self.manifest, self.out = manifest, Path(out_dir)
         self.silence, self.on_result = silence, on_result or (lambda result: None)
         (self.out / "pcap").mkdir(parents=True, exist_ok=True)
 
-    def run(self, tests):
+    def execute(self, tests):
         """Run *tests*, one topology build per topology and address family; return Results.
 
         Tests keep their order within a group; groups come in order of first appearance.
         """
         groups = {}
         for test in tests:
-            family = "ipv6" if test.suite in IPV6_SUITES else "ipv4"
+            family = test.family
             groups.setdefault((test.topology, family), []).append(test)
         results = []
         for (topo, family), group in groups.items():
@@ -288,7 +304,7 @@ class Runner:
         return results
 
     def _run_group(self, topo, family, tests):
-        session = Session(topo, self.stack_spec, family, self.silence, self.out / "logs")
+        session = Session(topo, self.manifest, family, self.silence, self.out / "logs")
         results = []
         try:
             try:
@@ -315,10 +331,10 @@ class Runner:
     def _run_one(self, session, test):
         started = time.monotonic()
         mark = session.capture.mark()
-        run = _TestRun(session, test)
+        execution = _Execution(session, test)
         verdict, reason = "pass", ""
         try:
-            run.run()
+            execution.carry_out()
         except Verdict as exc:
             verdict, reason = exc.verdict, exc.reason
         except TestbedError as exc:
@@ -326,7 +342,9 @@ class Runner:
         except Exception as exc:  # a fault in the test bed: say so, go on
             verdict, reason = "error", f"{exc!r} at {traceback.extract_tb(exc.__traceback__)[-1]}"
         finally:
-            session.capture.answering = True
+            session.capture.answer_resolution(True)
+        if verdict != "pass" and session.note:
+            reason += f" ({session.note})"
         restarted = False
         if not session.dut.alive():
             verdict, reason = "crash", (f"the DUT stopped answering during this test "
@@ -339,15 +357,39 @@ class Runner:
         if session.capture is not None and not restarted:
             session.capture.write_pcap(pcap, mark)
         send_to_verdict = None
-        if verdict == "pass" and run.first_send is not None and run.decided is not None:
-            send_to_verdict = round((run.decided - run.first_send) * 1000, 2)
+        if verdict == "pass" and execution.first_send is not None and execution.decided is not None:
+            send_to_verdict = round((execution.decided - execution.first_send) * 1000, 2)
         return self._record(test, verdict, reason, time.monotonic() - started,
                             pcap if pcap.exists() else None, send_to_verdict), restarted
 
     def _record(self, test, verdict, reason, duration, pcap, send_to_verdict=None):
         result = Result(test.id, test.suite, test.title, test.reference, test.classification,
-                        test.topology, test.role, self.stack_spec.name, verdict, reason,
+                        test.topology, test.role, self.manifest.name, verdict, reason,
                         round(duration, 4), str(pcap.relative_to(self.out)) if pcap else "",
                         send_to_verdict)
         self.on_result(result)
         return result
+
+
+def run_tests(tests, manifest, out, silence=None, on_result=None):
+    """The whole pipeline of ``testbed run``: run *tests* against the stack of *manifest*,
+    append each result to ``out/results.jsonl`` as it ends, then write ``junit.xml`` and
+    ``summary.md``; return the Results.
+
+    The CLI, the tests and the benchmarks all run suites through this one function.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    results_file = ResultsFile(out / "results.jsonl")
+
+    def recorded(result):
+        results_file.add(result)
+        if on_result is not None:
+            on_result(result)
+    try:
+        results = Runner(manifest, out, silence, recorded).execute(tests)
+    finally:
+        results_file.close()
+    report.write_junit(results, out / "junit.xml")
+    report.write_summary(results, out / "summary.md")
+    return results

@@ -26,12 +26,6 @@ class EnvironmentProblem(TestbedError):
     exit_code = 3
 
 
-class CheckFailed(TestbedError):
-    """A verification of a live topology found a fault (exit 1)."""
-
-    exit_code = 1
-
-
 class Unsupported(TestbedError):
     """The stack under test cannot perform a control operation.
 

@@ -11,20 +11,19 @@ import subprocess
 import sys
 from pathlib import Path
 
-from . import report
-from .engine import Result
-from .scenario import SUITES
+from . import report, suites
+from .results import read as read_results
 
 RUN_EXIT_OK = (0, 1)   # testbed run: all passed / some did not
 
 
-def run_stack(spec, selectors, out, silence=None):
+def run_stack(manifest, selectors, out, silence=None):
     """Run *selectors* against one stack in a child ``testbed run``; return its exit status.
 
     Its console output goes to ``out/run.log``.
     """
     out.mkdir(parents=True, exist_ok=True)
-    argv = [sys.executable, "-m", "testbed", "run", *selectors, "--stack", str(spec.path),
+    argv = [sys.executable, "-m", "testbed", "run", *selectors, "--stack", str(manifest.path),
             "--out", str(out)]
     if silence is not None:
         argv += ["--silence", str(silence)]
@@ -32,26 +31,17 @@ def run_stack(spec, selectors, out, silence=None):
         return subprocess.run(argv, stdout=log, stderr=subprocess.STDOUT).returncode
 
 
-def read_results(out):
-    """The Results a ``testbed run`` wrote to *out*/results.jsonl (none if it wrote nothing)."""
-    path = out / "results.jsonl"
-    if not path.is_file():
-        return []
-    return [Result(**json.loads(line)) for line in path.read_text().splitlines() if line]
-
-
 def comparison(results):
     """[(test Result of the first stack that ran it, {stack: Result})], in suite order."""
     by_test = {}
     for result in results:
         by_test.setdefault(result.id, {})[result.stack] = result
-    order = {suite: n for n, suite in enumerate(SUITES)}
     rows = [(next(iter(per.values())), per) for per in by_test.values()]
-    rows.sort(key=lambda row: order.get(row[0].suite, len(order)))
+    rows.sort(key=lambda row: suites.order(row[0].suite))
     return rows
 
 
-def write(out, specs, results, failures):
+def write(out, manifests, results, failures):
     """Write ``matrix.md`` and ``matrix.json`` into *out*.
 
     *failures* maps a stack whose run did not complete to why.
@@ -61,7 +51,7 @@ def write(out, specs, results, failures):
         "stacks": [{**{k: v for k, v in s.describe().items() if k in
                        ("name", "version", "adapter", "capabilities")},
                     "results": f"{s.name}/results.jsonl",
-                    "incomplete": failures.get(s.name)} for s in specs],
+                    "incomplete": failures.get(s.name)} for s in manifests],
         "summary": {row[0]: dict(zip(header[1:], row[1:])) for row in rows},
         "counts": {f"{suite}/{stack}": dict(counter)
                    for (suite, stack), counter in report.counts(results).items()},
@@ -73,22 +63,22 @@ def write(out, specs, results, failures):
                   for first, per in comparison(results)],
     }
     (out / "matrix.json").write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-    (out / "matrix.md").write_text(_markdown(header, rows, specs, results, failures),
+    (out / "matrix.md").write_text(_markdown(header, rows, manifests, results, failures),
                                    encoding="utf-8")
 
 
-def _markdown(header, rows, specs, results, failures):
+def _markdown(header, rows, manifests, results, failures):
     """The matrix as Markdown: the seed's table, the stacks, then every test."""
-    stacks = [s.name for s in specs]
+    stacks = [s.name for s in manifests]
     lines = ["# Conformance matrix", "",
              "#pass/#total per suite and stack; other verdicts in brackets. "
              "Each stack's own results, summary and pcaps are in its folder.", "",
              "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     lines += ["", "| stack | version | capabilities |", "|---|---|---|"]
-    for spec in specs:
-        item = spec.describe()
-        lines.append(f"| [{spec.name}]({spec.name}/summary.md) | {item['version']} | "
+    for manifest in manifests:
+        item = manifest.describe()
+        lines.append(f"| [{manifest.name}]({manifest.name}/summary.md) | {item['version']} | "
                      f"{', '.join(item['capabilities'])} |")
     for name, why in failures.items():
         lines.append(f"\n**{name}: run incomplete** — {why}")
@@ -105,19 +95,19 @@ def _markdown(header, rows, specs, results, failures):
     return "\n".join(lines) + "\n"
 
 
-def run(specs, selectors, out_dir, silence=None, on_stack=None):
-    """Run *selectors* against every spec in turn; write the matrix; return (results, failures)."""
+def make(manifests, selectors, out_dir, silence=None, on_stack=None):
+    """Run *selectors* against every manifest in turn; write the matrix; return (results, failures)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     results, failures = [], {}
-    for spec in specs:
-        status = run_stack(spec, selectors, out / spec.name, silence)
-        got = read_results(out / spec.name)
+    for manifest in manifests:
+        status = run_stack(manifest, selectors, out / manifest.name, silence)
+        got = read_results(out / manifest.name)
         if status not in RUN_EXIT_OK:
-            failures[spec.name] = (f"`testbed run` exited {status} after {len(got)} tests; "
-                                   f"see {spec.name}/run.log")
+            failures[manifest.name] = (f"`testbed run` exited {status} after {len(got)} tests; "
+                                   f"see {manifest.name}/run.log")
         results += got
         if on_stack is not None:
-            on_stack(spec, got, failures.get(spec.name))
-    write(out, specs, results, failures)
+            on_stack(manifest, got, failures.get(manifest.name))
+    write(out, manifests, results, failures)
     return results, failures

@@ -1,27 +1,10 @@
-"""Writing a run's results: results.jsonl, junit.xml and the seed-style summary.md."""
+"""Reports of a run's results: junit.xml and the seed-style summary.md."""
 
-import json
 from collections import Counter
 from xml.etree import ElementTree
 
-from .engine import VERDICTS
-from .scenario import SUITES
-
-
-class ResultsFile:
-    """``results.jsonl``, one object per test, appended as each test finishes."""
-
-    def __init__(self, path):
-        self.stream = open(path, "w", encoding="utf-8")
-
-    def add(self, result):
-        """Append one Result and flush it to disk."""
-        self.stream.write(json.dumps(result.to_json()) + "\n")
-        self.stream.flush()
-
-    def close(self):
-        """Close the file."""
-        self.stream.close()
+from . import suites as suite_table
+from .results import VERDICTS
 
 
 def counts(results):
@@ -42,7 +25,7 @@ def cell(counter):
 def summary_rows(results):
     """(header, rows) of the seed's table: one row per stack, one column per suite."""
     table = counts(results)
-    suites = [s for s in SUITES if any(key[0] == s for key in table)]
+    suites = sorted({key[0] for key in table}, key=suite_table.order)
     stacks = list(dict.fromkeys(r.stack for r in results))
     rows = [[stack] + [cell(table[(suite, stack)]) if (suite, stack) in table else "n/a"
                        for suite in suites] for stack in stacks]

@@ -19,6 +19,7 @@ import signal
 import time
 
 from . import paths
+from .errors import EnvironmentProblem, TestbedError
 
 MARKER = "TESTBED_RUN"
 PREFIX = "tb-"
@@ -80,10 +81,6 @@ class Run:
     def save(self, extra):
         """Merge *extra* into the published state."""
         self._write({**self.state, **extra, "ready": True})
-
-    def set_owner(self, pid):
-        """Hand the run to another process (the detached daemon)."""
-        self.save({"owner": pid, "owner_start": _start_time(pid)})
 
     @property
     def alive(self):
@@ -204,3 +201,70 @@ def stop_owner(run, timeout=5.0):
             return True
         time.sleep(0.02)
     return False
+
+
+class DetachedStartFailed(TestbedError):
+    """A detached run could not start; carries the exit code the daemon chose."""
+
+    def __init__(self, message, exit_code):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+HOLD_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
+
+
+def detach(start, meanwhile=None):
+    """Hold a run in a daemon of its own; return its report once it is ready.
+
+    The daemon (forked first thing, so *meanwhile()*, the parent's own work,
+    overlaps its start) calls *start()*, which builds what the run holds and
+    returns ``(holder, report)``: *holder* has ``run`` (a Run) and ``stop()``,
+    *report* is JSON-able.  The daemon then writes its output to the run's
+    ``daemon.log`` and holds until SIGTERM, SIGINT or SIGHUP, when it stops
+    the holder.  A failure to start raises DetachedStartFailed here.
+    """
+    read_end, write_end = os.pipe()
+    if os.fork() == 0:
+        os.close(read_end)
+        os.setsid()
+        _hold(start, write_end)
+    os.close(write_end)
+    if meanwhile is not None:
+        meanwhile()
+    with os.fdopen(read_end) as pipe:
+        message = pipe.read()
+    if not message:
+        raise EnvironmentProblem("the background run died while starting")
+    report = json.loads(message)
+    if "error" in report:
+        raise DetachedStartFailed(report["error"], report["code"])
+    return report
+
+
+def _hold(start, ready_fd):
+    """The daemon: start, report on *ready_fd*, hold until a stop signal, stop; never returns."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, HOLD_SIGNALS)
+    os.dup2(os.open(os.devnull, os.O_RDWR), 0)
+    holder = None
+    try:
+        os.dup2(0, 1)
+        os.dup2(0, 2)
+        holder, report = start()
+        with open(holder.run.dir / "daemon.log", "w") as log:
+            os.dup2(log.fileno(), 1)
+            os.dup2(log.fileno(), 2)
+    except BaseException as exc:  # the parent must hear of any failure
+        code = exc.exit_code if isinstance(exc, TestbedError) else 3
+        text = str(exc) if isinstance(exc, TestbedError) else f"start failed: {exc!r}"
+        os.write(ready_fd, json.dumps({"error": text, "code": code}).encode())
+        if holder is not None:
+            holder.stop()
+        os._exit(code)
+    os.write(ready_fd, json.dumps(report).encode())
+    os.close(ready_fd)
+    try:
+        signal.sigwait(HOLD_SIGNALS)
+    finally:
+        holder.stop()
+        os._exit(0)

@@ -7,22 +7,14 @@ time with one ``file:line: problem`` message, never during a run.
 """
 
 import dataclasses
-import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import packets, paths, schemas, topology, yamlsource
+from . import packets, paths, schemas, suites, topology, yamlsource
 from .errors import InputError
-from .stacks.contract import Dut
+from .stacks import contract
 
-SUITES = ("ARP", "IPv4", "ICMPv4", "IPv4-GW", "IPv6", "ICMPv6", "IPv6-NDP")
-# Suites that test the neighbour cache itself: their senders do not introduce
-# themselves to the DUT before a test (Test.introduce).
-CACHE_SUITES = ("ARP", "IPv6-NDP")
-OPERATIONS = {name: inspect.signature(getattr(Dut, name))
-              for name in ("set_link", "set_mtu", "add_address", "remove_address", "add_route",
-                           "remove_route", "add_neighbor", "flush_neighbors", "set_forwarding",
-                           "set_knob", "ping", "send_udp")}
+OPERATIONS = {name: op.signature for name, op in contract.OPERATIONS.items() if op.scenario}
 
 
 @dataclass
@@ -38,6 +30,7 @@ class Test:
     topology: str
     role: str
     steps: list
+    family: str = "ipv4"     # the session's: the DUT is verified by ARP (ipv4) or NS (ipv6)
     setup: list = field(default_factory=list)
     resolve: bool = True
     introduce: bool = True
@@ -55,7 +48,8 @@ class Test:
         """What `testbed list scenarios --json` and results.jsonl carry."""
         return {"id": self.id, "suite": self.suite, "title": self.title,
                 "reference": self.reference, "classification": self.classification,
-                "topology": self.topology, "role": self.role, "source": self.source}
+                "topology": self.topology, "role": self.role, "family": self.family,
+                "source": self.source}
 
 
 def load_file(path, known_ids=None):
@@ -64,6 +58,10 @@ def load_file(path, known_ids=None):
     if not isinstance(data, dict):
         raise InputError("a scenario file must be a mapping with suite and tests", path, 1)
     schemas.validate(data, path, "scenario")
+    folder = suites.BY_FOLDER.get(Path(path).parent.name)
+    if folder is not None and folder.name != data["suite"]:
+        raise InputError(f"suite {data['suite']!r} in the folder of suite {folder.name} "
+                         f"(scenarios/{folder.folder}/)", path, yamlsource.line_at(data, ["suite"]))
     tests = []
     known_ids = {} if known_ids is None else known_ids
     for index, spec in enumerate(data["tests"]):
@@ -95,7 +93,8 @@ def load_file(path, known_ids=None):
             section=reference["section"], page=reference.get("page"),
             classification=spec["classification"], topology=topo_name, role=role,
             steps=spec["steps"], setup=spec.get("setup", []), resolve=spec.get("resolve", True),
-            introduce=spec.get("introduce", data["suite"] not in CACHE_SUITES),
+            family=spec.get("family", data.get("family", suites.get(data["suite"]).family)),
+            introduce=spec.get("introduce", suites.get(data["suite"]).introduce),
             description=spec.get("description", "").strip(),
             source=f"{path}:{yamlsource.line_at(data, [*where, 'id'])}"))
     return tests
@@ -105,7 +104,7 @@ def _check_operations(operations, fail, where):
     for index, operation in enumerate(operations):
         (name, args), = operation.items()
         try:
-            OPERATIONS[name].bind(None, **(args or {}))
+            OPERATIONS[name].bind(**(args or {}))
         except TypeError as exc:
             fail(f"{name}: {exc}", *where, index, name)
 
@@ -129,8 +128,21 @@ def _check_steps(steps, topo, refs, fail, where):
             if name not in packets.LAYERS:
                 fail(f"unknown packet layer {name!r}", *here, "packet", layer_index)
             _check_refs(fields, refs, fail, (*here, "packet", layer_index))
+        if kind == "send":
+            _check_build(body, refs, fail, here)
         if kind == "expect_none":
             _check_steps(body["control"], topo, refs, fail, (*here, "control"))
+
+
+def _check_build(body, refs, fail, where):
+    """Build a send step's packet now, so a bad field fails at load time, not mid-run."""
+    try:
+        bytes(packets.build(body["packet"], refs, body["from"]))
+    except InputError as exc:
+        layer = getattr(exc, "layer", None)
+        fail(exc.detail, *where, "packet", *(() if layer is None else (layer,)))
+    except Exception as exc:   # scapy's complaint about a value only bytes() meets
+        fail(f"scapy cannot build this packet: {type(exc).__name__} {exc}", *where, "packet")
 
 
 def _check_refs(value, refs, fail, where):
@@ -145,11 +157,19 @@ def _tester_ports(topo):
 
 
 def load_all(directory=None):
-    """Every test under ``scenarios/`` (sorted by file, then file order)."""
+    """Every test under ``scenarios/``: suites in table order, then by file, then file order.
+
+    Each folder holding scenario files must be a suite's (``suites.SUITES``).
+    """
     directory = Path(directory or paths.SCENARIOS)
-    tests, known = [], {}
     for path in sorted(directory.glob("*/*.yaml")):
-        tests.extend(load_file(path, known))
+        if path.parent.name not in suites.BY_FOLDER:
+            raise InputError(f"folder {path.parent.name}/ is no suite's (add it to "
+                             f"testbed/suites.py: {', '.join(suites.BY_FOLDER)})", path)
+    tests, known = [], {}
+    for suite in suites.SUITES:
+        for path in sorted((directory / suite.folder).glob("*.yaml")):
+            tests.extend(load_file(path, known))
     return tests
 
 
@@ -165,7 +185,8 @@ def select(tests, selectors):
             unknown.append(selector)
         chosen.extend(t for t in hits if t not in chosen)
     if unknown:
-        raise InputError(f"no suite or test {', '.join(unknown)} (suites: {', '.join(SUITES)})")
+        present = sorted({t.suite for t in tests}, key=suites.order)
+        raise InputError(f"no suite or test {', '.join(unknown)} (suites: {', '.join(present)})")
     return chosen
 
 

@@ -5,15 +5,27 @@ import json
 from functools import cache
 from importlib import resources
 
-from . import paths, yamlsource
+from . import paths, suites, yamlsource
 from .errors import InputError
 
 
 @cache
 def schema(kind):
-    """The JSON Schema for *kind* ("topology", "stack")."""
+    """The JSON Schema for *kind* ("topology", "stack", "scenario").
+
+    The scenario schema's suites and DUT operations come from their one
+    home: the suite table (``suites.py``) and the contract's declarations
+    (``stacks/contract.py``).
+    """
     text = resources.files("testbed").joinpath(f"schema/{kind}.schema.json").read_text()
-    return json.loads(text)
+    loaded = json.loads(text)
+    if kind == "scenario":
+        from .stacks.contract import OPERATIONS
+        loaded["properties"]["suite"]["enum"] = suites.names()
+        loaded["$defs"]["operation"]["properties"] = {
+            name: {"type": ["object", "null"], "description": op.help}
+            for name, op in OPERATIONS.items() if op.scenario}
+    return loaded
 
 
 def validate(data, path, kind):

@@ -150,6 +150,11 @@ class Topology:
                 for intf in node.interfaces.values()
                 for name, ident in intf.identities.items()}
 
+    def dut_interface_facing(self, identity):
+        """The DUT's interface on *identity*'s network, or None."""
+        network = self.interface(identity.interface).network
+        return next((i for i in self.dut.interfaces.values() if i.network == network), None)
+
     def nodes_with_role(self, *roles):
         """The nodes having one of *roles*, in file order."""
         return [node for node in self.nodes.values() if node.role in roles]

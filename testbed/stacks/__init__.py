@@ -20,7 +20,7 @@ LINUX_ONLY = ("sysctl", "setup")
 
 
 @dataclass
-class StackSpec:
+class Manifest:
     """A stack manifest: its name, adapter, how it starts and what it can do."""
 
     name: str
@@ -135,7 +135,7 @@ def load(name_or_path):
     build = data.get("build")
     if build is not None and not (path.parent / build).is_file():
         raise InputError(f"build script {build!r} does not exist", path, data.line_of("build"))
-    return StackSpec(
+    return Manifest(
         data["name"], data["adapter"], path, data.get("description", ""),
         dict(data.get("sysctl") or {}), list(data.get("setup") or []),
         list(data.get("command") or []),
@@ -149,9 +149,9 @@ def available():
     return [load(p) for p in sorted(paths.STACKS.glob("*/stack.yaml"))]
 
 
-def require_built(spec):
-    """Raise InputError if *spec* is not built, naming what is missing and how to build it."""
-    missing = spec.missing()
+def require_built(manifest):
+    """Raise InputError if *manifest* is not built, naming what is missing and how to build it."""
+    missing = manifest.missing()
     if missing:
-        raise InputError(f"stack {spec.name} is not built ({', '.join(missing)} missing); "
-                         f"run ./scripts/setup", spec.path)
+        raise InputError(f"stack {manifest.name} is not built ({', '.join(missing)} missing); "
+                         f"run ./scripts/setup", manifest.path)

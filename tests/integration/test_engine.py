@@ -14,7 +14,7 @@ def test_a_dead_dut_is_a_crash_and_the_run_goes_on(tmp_path, no_leftovers):
 
     def kill_dut_after_first(result):
         if not killed:
-            session_pid = runner_sessions[-1].network.net["dut"].pid
+            session_pid = runner_sessions[-1].emulation.net["dut"].pid
             os.kill(session_pid, signal.SIGKILL)
             killed.append(session_pid)
 
@@ -29,7 +29,7 @@ def test_a_dead_dut_is_a_crash_and_the_run_goes_on(tmp_path, no_leftovers):
     runner.on_result = kill_dut_after_first
     Runner._run_one = run_one
     try:
-        results = runner.run(tests)
+        results = runner.execute(tests)
     finally:
         Runner._run_one = original
     verdicts = {r.id: r.verdict for r in results}
@@ -47,7 +47,7 @@ def test_unsupported_set_up_is_unsupported_not_fail(tmp_path, no_leftovers):
                 and any("add_route" in op for op in t.setup))
     runner = Runner(stacks.load("null"), tmp_path)
     from testbed.engine import Session
-    session = Session(test.topology, runner.stack_spec, "ipv4")
+    session = Session(test.topology, runner.manifest, "ipv4")
     session.start()
     try:
         session.silence = 0.1

@@ -17,7 +17,7 @@ import pytest
 
 from testbed import runstate, scenario, stacks, topology
 from testbed.engine import Runner
-from testbed.network import Network
+from testbed.network import Emulation
 
 from test_cli import _owner, _up_detached, run_testbed
 from test_linux_contract import assert_udp_both_ways
@@ -44,6 +44,8 @@ def arp_icmpv4_matrix(tmp_path_factory):
     return out, json.loads((out / "matrix.json").read_text())
 
 
+# The matrix behind these runs in the first test that asks for it: minutes, not seconds.
+@pytest.mark.timeout(900)
 @pytest.mark.parametrize("name", ALL)
 def test_arp_and_icmpv4_run_against_every_stack(arp_icmpv4_matrix, name):
     out, data = arp_icmpv4_matrix
@@ -61,6 +63,7 @@ def test_arp_and_icmpv4_run_against_every_stack(arp_icmpv4_matrix, name):
     assert any((out / name / "pcap").iterdir())
 
 
+@pytest.mark.timeout(900)
 def test_matrix_tells_the_stacks_apart(arp_icmpv4_matrix):
     out, data = arp_icmpv4_matrix
     assert set(data["summary"]) == set(ALL)
@@ -90,7 +93,7 @@ def test_a_stack_that_dies_or_hangs_is_a_crash_and_the_run_goes_on(name, tmp_pat
     runner.on_result = disturb
     Runner._run_one = run_one
     try:
-        results = {r.id: r for r in runner.run(tests)}
+        results = {r.id: r for r in runner.execute(tests)}
     finally:
         Runner._run_one = original
     assert [results[t].verdict for t in ("ARP-1.1", "ARP-4.1", "ARP-1.2", "ARP-4.2", "ARP-1.3")] \
@@ -114,9 +117,9 @@ def test_no_stack_process_outlives_kill_9_and_clean(name, no_leftovers):
 
 @pytest.mark.parametrize("name", PROCESS_STACKS)
 def test_dut_pings_and_exchanges_udp_with_a_live_host(name, no_leftovers):
-    spec = stacks.load(name)
+    manifest = stacks.load(name)
     live_pair = Path(__file__).parent.parent / "data/topologies/live-pair.yaml"
-    with Network(topology.load(str(live_pair)), spec) as network:
+    with Emulation(topology.load(str(live_pair)), manifest) as network:
         dut = network.dut
         assert dut.alive() and dut.ready_after is not None
         for family, address in (("ipv4", "198.18.1.10"), ("ipv6", "2001:2:0:1::10")):

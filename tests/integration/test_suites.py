@@ -6,14 +6,14 @@ from pathlib import Path
 import pytest
 
 from testbed import scenario, stacks
-from testbed.engine import Runner
+from testbed.engine import run_tests
 
 TESTS = scenario.load_all()
 SUITES = sorted({t.suite for t in TESTS})
 
 
 def run(stack, tests, out):
-    return Runner(stacks.load(stack), out).run(tests)
+    return run_tests(tests, stacks.load(stack), out)
 
 
 @pytest.mark.parametrize("suite", SUITES)
