@@ -47,6 +47,9 @@ class Capture:
             for intf in node.interfaces.values():
                 self.ports[intf.ref] = Port(emulation[node.name].pid, intf.name)
         self.identities = topology.identities
+        self.names = {i.mac: name for name, i in self.identities.items()}
+        self.names.update({intf.mac: f"DUT {intf.name}"
+                           for intf in topology.dut.interfaces.values()})
         self._answering = True
         self.frames = []
         self._changed = threading.Condition()
@@ -117,6 +120,29 @@ class Capture:
                 if frame.sent_by:
                     packet.comment = f"sent by the tester as {frame.sent_by}".encode()
                 writer.write(packet)
+
+    def ladder(self, since, matched=(), most=60):
+        """The frames from index *since* as a ladder diagram's rows: when (seconds from the
+        first), on which port, who to whom (identity or DUT interface names), a decoded
+        summary, and whether the frame was one the test's expectations matched (indexes
+        in *matched*).  At most *most* rows; ``(rows, frames left out)``."""
+        with self._changed:
+            frames = list(enumerate(self.frames))[since:]
+        rows, start = [], frames[0][1].time if frames else 0.0
+        for index, frame in frames[:most]:
+            packet = frame.packet
+            rows.append({"t": round(frame.time - start, 4), "port": frame.port,
+                         "src": self.names.get(packet.src, packet.src),
+                         "dst": self._name_of(packet.dst), "sent": frame.sent_by is not None,
+                         "summary": packet.summary(), "matched": index in matched})
+        return rows, max(0, len(frames) - most)
+
+    def _name_of(self, mac):
+        if mac == "ff:ff:ff:ff:ff:ff":
+            return "broadcast"
+        if int(mac.split(":")[0], 16) & 1:
+            return f"multicast {mac}"
+        return self.names.get(mac, mac)
 
     def close(self):
         """Stop the thread and close the ports."""

@@ -252,12 +252,17 @@ def clean(include_live):
 @click.option("--silence", type=click.FloatRange(0.01, 30),
               help="Seconds to wait for silence (default: 20x the DUT's measured answer time, "
                    "0.1-1 s).")
-def run(selectors, stack_name, topology_name, out_dir, silence):
+@click.option("--update-expected", is_flag=True,
+              help="Rewrite the stack's expected verdicts from this run (keeping reasons "
+                   "already written).")
+def run(selectors, stack_name, topology_name, out_dir, silence, update_expected):
     """Run conformance tests (all, or the given suites and test ids) against a stack.
 
-    Exit 0 if every selected test passed, 1 if any did not.
+    Each verdict is set against the stack's expected ones (stacks/NAME/expected.yaml):
+    exit 0 if all are as expected, 1 if any differs.  A stack without that file
+    exits 0 only if every test passed.
     """
-    from . import scenario, stacks
+    from . import expected as expectations, scenario, stacks
     tests = scenario.select(scenario.load_all(), selectors)
     if topology_name:
         tests = scenario.retarget(tests, topology_name)
@@ -267,11 +272,37 @@ def run(selectors, stack_name, topology_name, out_dir, silence):
     from .network import check_environment
     check_environment()
     _stop_on_signals()
-    with _progress(len(tests)) as progress:
-        results = run_tests(tests, manifest, out_dir, silence, progress)
+    path = expectations.path_for(manifest.path)
+    expected = expectations.load(path)
+    with _progress(len(tests), expected) as progress:
+        results = run_tests(tests, manifest, out_dir, silence, progress, expected)
     _print_summary(results, out_dir)
-    if any(r.verdict != "pass" for r in results):
+    if update_expected:
+        expectations.write(path, manifest.name, results, expected)
+        click.echo(f"expected verdicts written to {path}")
+        return
+    if expected is None:
+        if any(r.verdict != "pass" for r in results):
+            sys.exit(1)
+        return
+    comparison = expectations.compare(results, expected)
+    _print_comparison(manifest.name, comparison)
+    if not comparison.as_expected:
         sys.exit(1)
+
+
+def _print_comparison(name, comparison):
+    """One line for a stack's verdicts against its expected ones, then each that differs."""
+    if comparison.as_expected:
+        click.echo(f"{name}: every verdict as expected ({len(comparison.known)} known "
+                   "departures)")
+        return
+    click.echo(f"{name}: {len(comparison.regressions)} regression(s), "
+               f"{len(comparison.unexpected_passes)} unexpected pass(es), "
+               f"{len(comparison.changes)} other change(s) against the expected verdicts")
+    for result, want in comparison.differing:
+        click.echo(f"  {result.id:<12} expected {want}, got {result.verdict}"
+                   + (f" — {result.reason}" if result.reason else ""))
 
 
 @main.command()
@@ -283,12 +314,14 @@ def run(selectors, stack_name, topology_name, out_dir, silence):
               help="Where matrix.md, matrix.json and one folder per stack go.")
 @click.option("--silence", type=click.FloatRange(0.01, 30),
               help="Passed to each `testbed run`.")
-def matrix(stack_names, suites, out_dir, silence):
+@click.option("--update-expected", is_flag=True,
+              help="Rewrite each stack's expected verdicts from this run.")
+def matrix(stack_names, suites, out_dir, silence, update_expected):
     """Run the suites against several stacks and compare them side by side.
 
     Each stack runs as its own `testbed run` into OUT/STACK/.  Exit 0 once the
-    matrix is written (non-pass verdicts are its content), 1 if a stack's run
-    did not complete.
+    matrix is written and every stack that has expected verdicts got them;
+    1 if a stack's run did not complete or a verdict differs from its expected one.
     """
     from collections import Counter
     from . import matrix as matrix_, scenario, stacks
@@ -306,15 +339,18 @@ def matrix(stack_names, suites, out_dir, silence):
     check_environment()
     _stop_on_signals()
 
-    def on_stack(manifest, results, failure):
+    def on_stack(manifest, results, failure, comparison):
         counts = Counter(r.verdict for r in results)
         click.echo(f"{manifest.name:<8} " + (f"{counts['pass']}/{len(results)} passed"
-                                          if results else "no results")
+                                            if results else "no results")
                    + (f" — {failure}" if failure else ""))
-    results, failures = matrix_.make(manifests, selectors, out_dir, silence, on_stack)
+        if comparison is not None and not failure:
+            _print_comparison(manifest.name, comparison)
+    results, failures, comparisons = matrix_.make(manifests, selectors, out_dir, silence,
+                                                  on_stack, update_expected)
     _print_verdicts(results)
     click.echo(f"matrix: {out_dir}/matrix.md, matrix.json; per stack: {out_dir}/STACK/")
-    if failures:
+    if failures or not all(c.as_expected for c in comparisons.values()):
         sys.exit(1)
 
 
@@ -363,16 +399,22 @@ def _print_diff(first, second, changes, counts):
     _console().print(table)
 
 
-def _progress(total):
-    """A context manager yielding a callback that shows each finished test."""
+def _progress(total, expected=None):
+    """A context manager yielding a callback that shows each finished test (against its
+    expected verdict, where the stack has them)."""
     from contextlib import contextmanager
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    def line(result):
+        want = None if expected is None else expected.get(result.id, ("pass", ""))[0]
+        note = "" if want in (None, result.verdict) else f" (expected {want})"
+        return f"{result.verdict:<12} {result.id:<12} {result.title}{note}" + \
+            (f" — {result.reason}" if result.reason else "")
 
     @contextmanager
     def live():
         if not sys.stdout.isatty():
-            yield lambda r: click.echo(f"{r.verdict:<12} {r.id:<12} {r.title}"
-                                       + (f" — {r.reason}" if r.reason else ""))
+            yield lambda result: click.echo(line(result))
             return
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                       console=_console()) as bar:
@@ -380,8 +422,7 @@ def _progress(total):
 
             def advance(result):
                 if result.verdict != "pass":
-                    bar.console.print(f"[yellow]{result.verdict:<12}[/yellow] {result.id} "
-                                      f"{result.title} — {result.reason}")
+                    bar.console.print(line(result), style="yellow", markup=False)
                 bar.update(task, advance=1, description=f"{result.suite} {result.id}")
             yield advance
     return live()

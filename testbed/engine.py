@@ -9,7 +9,7 @@ import time
 import traceback
 from pathlib import Path
 
-from . import packets, report, topology
+from . import expected as expectations, packets, report, topology
 from .capture import Capture
 from .errors import ControlError, TestbedError, Unsupported
 from .network import Emulation
@@ -127,6 +127,7 @@ class _Execution:
         self.refs = packets.References(session.topology)
         self.since = self.capture.mark()
         self.first_send = self.decided = None
+        self.matched = set()     # capture indexes of the frames that decided expectations
 
     def carry_out(self):
         """Reset the DUT, set it up, introduce the senders, then take the steps."""
@@ -222,6 +223,7 @@ class _Execution:
                               ("positive control: " if control else "") + reason)
             cursor, frame = found[0] + 1, found[1]
             matches.append(frame)
+            self.matched.add(found[0])
         spacing = body.get("spacing")
         if spacing is not None:
             gaps = [b.time - a.time for a, b in zip(matches, matches[1:])]
@@ -254,6 +256,7 @@ class _Execution:
                               + pieces.describe())
             cursor = found[0] + 1
             pieces.add(found[1].packet)
+            self.matched.add(found[0])
         problem = pieces.problem()
         if problem:
             raise Verdict("fail", f"fragments of {expectation.describe()}: {problem}")
@@ -274,6 +277,8 @@ class _Execution:
         expectation = packets.Expectation(body["packet"], self.refs)
         window = body.get("within", self.session.silence)
         found = self.capture.wait_for(port, expectation.matches, self.since, window)
+        if found is not None:
+            self.matched.add(found[0])
         if found is not None:
             raise Verdict("fail", f"expected nothing matching {expectation.describe()} on {port} "
                                   f"within {window:.2f} s; got {found[1].packet.summary()}")
@@ -354,27 +359,30 @@ class Runner:
             session.start()
             restarted = True
         pcap = self.out / "pcap" / f"{test.id}.pcapng"
+        ladder = (None, 0)
         if session.capture is not None and not restarted:
             session.capture.write_pcap(pcap, mark)
+            ladder = session.capture.ladder(mark, execution.matched)
         send_to_verdict = None
         if verdict == "pass" and execution.first_send is not None and execution.decided is not None:
             send_to_verdict = round((execution.decided - execution.first_send) * 1000, 2)
         return self._record(test, verdict, reason, time.monotonic() - started,
-                            pcap if pcap.exists() else None, send_to_verdict), restarted
+                            pcap if pcap.exists() else None, send_to_verdict, ladder), restarted
 
-    def _record(self, test, verdict, reason, duration, pcap, send_to_verdict=None):
+    def _record(self, test, verdict, reason, duration, pcap, send_to_verdict=None,
+                ladder=(None, 0)):
         result = Result(test.id, test.suite, test.title, test.reference, test.classification,
                         test.topology, test.role, self.manifest.name, verdict, reason,
                         round(duration, 4), str(pcap.relative_to(self.out)) if pcap else "",
-                        send_to_verdict)
+                        send_to_verdict, test.description, *ladder)
         self.on_result(result)
         return result
 
 
-def run_tests(tests, manifest, out, silence=None, on_result=None):
+def run_tests(tests, manifest, out, silence=None, on_result=None, expected=None):
     """The whole pipeline of ``testbed run``: run *tests* against the stack of *manifest*,
     append each result to ``out/results.jsonl`` as it ends, then write ``junit.xml`` and
-    ``summary.md``; return the Results.
+    ``summary.md`` (set against *expected* verdicts, if given); return the Results.
 
     The CLI, the tests and the benchmarks all run suites through this one function.
     """
@@ -391,5 +399,8 @@ def run_tests(tests, manifest, out, silence=None, on_result=None):
     finally:
         results_file.close()
     report.write_junit(results, out / "junit.xml")
-    report.write_summary(results, out / "summary.md")
+    report.write_summary(results, out / "summary.md",
+                         None if expected is None else expectations.compare(results, expected))
+    if expected is not None:       # what the run was held to, for reports made later
+        expectations.save_copy(out / "expected.json", expected)
     return results

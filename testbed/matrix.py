@@ -11,13 +11,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from . import report, suites
+from . import expected, report, suites
 from .results import read as read_results
 
 RUN_EXIT_OK = (0, 1)   # testbed run: all passed / some did not
 
 
-def run_stack(manifest, selectors, out, silence=None):
+def run_stack(manifest, selectors, out, silence=None, update_expected=False):
     """Run *selectors* against one stack in a child ``testbed run``; return its exit status.
 
     Its console output goes to ``out/run.log``.
@@ -27,6 +27,8 @@ def run_stack(manifest, selectors, out, silence=None):
             "--out", str(out)]
     if silence is not None:
         argv += ["--silence", str(silence)]
+    if update_expected:
+        argv.append("--update-expected")
     with open(out / "run.log", "wb") as log:
         return subprocess.run(argv, stdout=log, stderr=subprocess.STDOUT).returncode
 
@@ -95,19 +97,27 @@ def _markdown(header, rows, manifests, results, failures):
     return "\n".join(lines) + "\n"
 
 
-def make(manifests, selectors, out_dir, silence=None, on_stack=None):
-    """Run *selectors* against every manifest in turn; write the matrix; return (results, failures)."""
+def make(manifests, selectors, out_dir, silence=None, on_stack=None, update_expected=False):
+    """Run *selectors* against every manifest in turn and write the matrix.
+
+    Returns (results, failures, comparisons): *failures* maps a stack whose run
+    did not complete to why; *comparisons* maps each stack that has expected
+    verdicts to its ``expected.Comparison``.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    results, failures = [], {}
+    results, failures, comparisons = [], {}, {}
     for manifest in manifests:
-        status = run_stack(manifest, selectors, out / manifest.name, silence)
+        status = run_stack(manifest, selectors, out / manifest.name, silence, update_expected)
         got = read_results(out / manifest.name)
         if status not in RUN_EXIT_OK:
             failures[manifest.name] = (f"`testbed run` exited {status} after {len(got)} tests; "
-                                   f"see {manifest.name}/run.log")
+                                       f"see {manifest.name}/run.log")
+        want = expected.load(expected.path_for(manifest.path))
+        if want is not None:
+            comparisons[manifest.name] = expected.compare(got, want)
         results += got
         if on_stack is not None:
-            on_stack(manifest, got, failures.get(manifest.name))
+            on_stack(manifest, got, failures.get(manifest.name), comparisons.get(manifest.name))
     write(out, manifests, results, failures)
-    return results, failures
+    return results, failures, comparisons

@@ -32,20 +32,42 @@ def summary_rows(results):
     return ["stack"] + suites, rows
 
 
-def write_summary(results, path):
-    """``summary.md``: the table, then every non-pass with its reason."""
+def write_summary(results, path, comparison=None):
+    """``summary.md``: the table, then every non-pass with its reason — set against the
+    stack's expected verdicts (an ``expected.Comparison``) when it has them."""
     header, rows = summary_rows(results)
     lines = ["# Conformance summary", "",
              "#pass/#total per suite and stack; other verdicts in brackets.", "",
              "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
-    others = [r for r in results if r.verdict != "pass"]
-    if others:
-        lines += ["", "## Tests that did not pass", "",
-                  "| stack | test | verdict | requirement | reason |", "|---|---|---|---|---|"]
-        lines += [f"| {r.stack} | {r.id} {r.title} | {r.verdict} | {r.classification}, "
-                  f"{r.reference} | {r.reason.replace('|', '/')} |" for r in others]
+    if comparison is None:
+        lines += _section("Tests that did not pass", [(r, None) for r in results
+                                                      if r.verdict != "pass"])
+    else:
+        lines += ["", "Verdicts against the stack's expected ones: "
+                  + ("all as expected." if comparison.as_expected else
+                     f"{len(comparison.differing)} differ.")]
+        lines += _section("Regressions (expected pass)", comparison.regressions)
+        lines += _section("Unexpected passes", comparison.unexpected_passes)
+        lines += _section("Other changes", comparison.changes)
+        lines += _section("Known departures (as expected)", comparison.known)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _section(title, entries):
+    """A Markdown table of (Result, expected verdict or None) under *title* (none if empty)."""
+    if not entries:
+        return []
+    expected = entries[0][1] is not None
+    lines = ["", f"## {title}", "",
+             "| stack | test | verdict | " + ("expected | " if expected else "")
+             + "requirement | reason |", "|---|---|---|" + ("---|" if expected else "") + "---|---|"]
+    for result, want in entries:
+        lines.append(f"| {result.stack} | {result.id} {result.title} | {result.verdict} | "
+                     + (f"{want} | " if expected else "")
+                     + f"{result.classification}, {result.reference} | "
+                     f"{result.reason.replace('|', '/')} |")
+    return lines
 
 
 def write_junit(results, path):

@@ -44,6 +44,9 @@ class Result:
     duration_s: float
     pcap: str
     send_to_verdict_ms: float | None = None
+    description: str = ""          # the requirement in words
+    ladder: list | None = None     # the exchange: Capture.ladder rows
+    ladder_left_out: int = 0       # frames beyond the ladder's rows
 
     def to_json(self):
         """A JSON-able dict."""

@@ -64,3 +64,39 @@ def test_suite_table_orders_reports_and_knows_each_folder():
     assert suites.names()[0] == "ARP"
     assert suites.order("ARP") < suites.order("IPv4-GW") < suites.order("NOT-A-SUITE")
     assert all(suites.BY_FOLDER[s.folder] is s for s in suites.SUITES)
+
+
+def test_expected_verdicts_tell_regressions_unexpected_passes_and_changes_apart(tmp_path):
+    from testbed import expected
+    path = tmp_path / "expected.yaml"
+    path.write_text("ARP-2.1: {verdict: fail, reason: answers a broadcast sender}\n"
+                    "ARP-3.1: {verdict: fail, reason: old}\n"
+                    "ARP-4.1: {verdict: inconclusive, reason: no control}\n")
+    want = expected.load(path)
+    got = [result("ARP-1.1", "fail"), result("ARP-2.1", "fail"), result("ARP-3.1", "pass"),
+           result("ARP-4.1", "fail"), result("ARP-5.1", "pass")]
+    comparison = expected.compare(got, want)
+    assert [r.id for r, _ in comparison.regressions] == ["ARP-1.1"]
+    assert [r.id for r, _ in comparison.unexpected_passes] == ["ARP-3.1"]
+    assert [(r.id, w) for r, w in comparison.changes] == [("ARP-4.1", "inconclusive")]
+    assert [r.id for r, _ in comparison.known] == ["ARP-2.1"] and not comparison.as_expected
+    expected.write(path, "linux", got[:3], want)        # ARP-4.1 did not run: kept
+    rewritten = expected.load(path)
+    assert rewritten["ARP-2.1"] == ("fail", "answers a broadcast sender")   # reason kept
+    assert rewritten["ARP-1.1"][0] == "fail" and "MUST of RFC 826" in rewritten["ARP-1.1"][1]
+    assert "ARP-3.1" not in rewritten and rewritten["ARP-4.1"] == ("inconclusive", "no control")
+    assert expected.compare(got[:3], rewritten).as_expected
+
+
+def test_expected_file_lives_beside_its_manifest_and_is_checked(tmp_path):
+    from testbed import expected
+    from testbed.errors import InputError
+    assert expected.path_for("/x/stacks/lwip/stack.yaml").name == "expected.yaml"
+    assert expected.path_for("/x/examples/linux-arp-deaf.yaml").name == \
+        "linux-arp-deaf.expected.yaml"
+    assert expected.load(tmp_path / "none.yaml") is None
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("ARP-1.1: {verdict: maybe}\n")
+    import pytest
+    with pytest.raises(InputError, match=r"bad.yaml:1: ARP-1.1: give verdict"):
+        expected.load(bad)
