@@ -316,7 +316,9 @@ def _print_comparison(name, comparison):
               help="Passed to each `testbed run`.")
 @click.option("--update-expected", is_flag=True,
               help="Rewrite each stack's expected verdicts from this run.")
-def matrix(stack_names, suites, out_dir, silence, update_expected):
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=os.cpu_count() or 1,
+              show_default="the machine's cores", help="Stacks run side by side.")
+def matrix(stack_names, suites, out_dir, silence, update_expected, jobs):
     """Run the suites against several stacks and compare them side by side.
 
     Each stack runs as its own `testbed run` into OUT/STACK/.  Exit 0 once the
@@ -347,7 +349,7 @@ def matrix(stack_names, suites, out_dir, silence, update_expected):
         if comparison is not None and not failure:
             _print_comparison(manifest.name, comparison)
     results, failures, comparisons = matrix_.make(manifests, selectors, out_dir, silence,
-                                                  on_stack, update_expected)
+                                                  on_stack, update_expected, jobs)
     _print_verdicts(results)
     click.echo(f"matrix: {out_dir}/matrix.md, matrix.json; per stack: {out_dir}/STACK/")
     if failures or not all(c.as_expected for c in comparisons.values()):

@@ -273,15 +273,25 @@ class _Execution:
         return head + "; closest: " + ", ".join(closest[:4])
 
     def _expect_none(self, body):
+        """No frame matching ``packet`` within the window (with ``count: N``, fewer than
+        N of them); then the positive control must draw its answer."""
         port = self.capture.port_of(body["at"])
         expectation = packets.Expectation(body["packet"], self.refs)
-        window = body.get("within", self.session.silence)
-        found = self.capture.wait_for(port, expectation.matches, self.since, window)
-        if found is not None:
-            self.matched.add(found[0])
-        if found is not None:
-            raise Verdict("fail", f"expected nothing matching {expectation.describe()} on {port} "
-                                  f"within {window:.2f} s; got {found[1].packet.summary()}")
+        window, limit = body.get("within", self.session.silence), body.get("count", 1)
+        deadline, cursor, found = time.monotonic() + window, self.since, []
+        while len(found) < limit:
+            hit = self.capture.wait_for(port, expectation.matches, cursor,
+                                        max(0.0, deadline - time.monotonic()))
+            if hit is None:
+                break
+            cursor = hit[0] + 1
+            found.append(hit[1])
+            self.matched.add(hit[0])
+        if len(found) == limit:
+            head = "nothing" if limit == 1 else f"fewer than {limit} frames"
+            raise Verdict("fail", f"expected {head} matching {expectation.describe()} on {port} "
+                                  f"within {window:.2f} s; got {found[-1].packet.summary()}"
+                                  + (f" ({limit} of them)" if limit > 1 else ""))
         for step in body["control"]:
             self._step(step, control=True)
 

@@ -9,6 +9,7 @@ and ``DIR/matrix.json``.
 import json
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from . import expected, report, suites
@@ -97,27 +98,35 @@ def _markdown(header, rows, manifests, results, failures):
     return "\n".join(lines) + "\n"
 
 
-def make(manifests, selectors, out_dir, silence=None, on_stack=None, update_expected=False):
-    """Run *selectors* against every manifest in turn and write the matrix.
+def make(manifests, selectors, out_dir, silence=None, on_stack=None, update_expected=False,
+         jobs=1):
+    """Run *selectors* against every manifest, *jobs* stacks at a time, and write the matrix.
 
-    Returns (results, failures, comparisons): *failures* maps a stack whose run
-    did not complete to why; *comparisons* maps each stack that has expected
-    verdicts to its ``expected.Comparison``.
+    Each stack's run is a process of its own with its own namespaces, so runs
+    side by side do not meet.  Returns (results, failures, comparisons):
+    *failures* maps a stack whose run did not complete to why; *comparisons*
+    maps each stack that has expected verdicts to its ``expected.Comparison``.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    results, failures, comparisons = [], {}, {}
-    for manifest in manifests:
-        status = run_stack(manifest, selectors, out / manifest.name, silence, update_expected)
-        got = read_results(out / manifest.name)
-        if status not in RUN_EXIT_OK:
-            failures[manifest.name] = (f"`testbed run` exited {status} after {len(got)} tests; "
-                                       f"see {manifest.name}/run.log")
-        want = expected.load(expected.path_for(manifest.path))
-        if want is not None:
-            comparisons[manifest.name] = expected.compare(got, want)
-        results += got
-        if on_stack is not None:
-            on_stack(manifest, got, failures.get(manifest.name), comparisons.get(manifest.name))
+    got, failures, comparisons = {}, {}, {}
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        running = {pool.submit(run_stack, manifest, selectors, out / manifest.name, silence,
+                               update_expected): manifest for manifest in manifests}
+        for done in as_completed(running):
+            manifest = running[done]
+            got[manifest.name] = read_results(out / manifest.name)
+            status = done.result()
+            if status not in RUN_EXIT_OK:
+                failures[manifest.name] = (f"`testbed run` exited {status} after "
+                                           f"{len(got[manifest.name])} tests; "
+                                           f"see {manifest.name}/run.log")
+            want = expected.load(expected.path_for(manifest.path))
+            if want is not None:
+                comparisons[manifest.name] = expected.compare(got[manifest.name], want)
+            if on_stack is not None:
+                on_stack(manifest, got[manifest.name], failures.get(manifest.name),
+                         comparisons.get(manifest.name))
+    results = [result for manifest in manifests for result in got[manifest.name]]
     write(out, manifests, results, failures)
     return results, failures, comparisons

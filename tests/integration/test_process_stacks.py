@@ -144,3 +144,20 @@ def test_external_manifest_runs_a_stack_testbed_does_not_ship(tmp_path, no_lefto
     results = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
     assert {(r["stack"], r["verdict"]) for r in results} == {("gvisor-external", "pass")}
     assert stacks.load(str(example)).version().startswith("gVisor netstack")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_matrix_side_by_side_gives_the_verdicts_of_a_serial_run(tmp_path, no_leftovers):
+    """-j 2 runs two stacks at once, each in its own namespaces: the same verdicts as -j 1."""
+    def matrix(jobs):
+        out = tmp_path / f"j{jobs}"
+        done = subprocess.run([sys.executable, "-m", "testbed", "matrix", "--stacks",
+                               "linux,gvisor", "--suites", "icmpv4", "-j", str(jobs),
+                               "--out", str(out)], capture_output=True, text=True, timeout=500)
+        assert done.returncode in (0, 1), done.stdout + done.stderr
+        return out
+    serial, parallel = matrix(1), matrix(2)
+    compared = subprocess.run([sys.executable, "-m", "testbed", "diff", str(serial),
+                               str(parallel)], capture_output=True, text=True)
+    assert compared.returncode == 0, compared.stdout
