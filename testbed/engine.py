@@ -25,7 +25,7 @@ class Session:
         self.manifest, self.family = manifest, family
         self.emulation = self.capture = None
         self.fixed_silence, self.silence = silence, silence
-        self.logs, self.note = logs, ""
+        self.logs, self.note, self.probe = logs, "", None
 
     def start(self):
         """Build the topology and open the capture."""
@@ -72,7 +72,7 @@ class Session:
         or its link alive, and the group is inconclusive.  The slowest answer
         sets the silence window (20x, within 0.05–1 s), unless the run fixed it.
         """
-        latencies, family, self.note = [], self.family, ""
+        latencies, family, self.note, self.probe = [], self.family, "", None
         what = "ARP request" if family == "ipv4" else "Neighbor Solicitation"
         for intf in self.topology.dut.interfaces.values():
             identity = next((i for i in self.topology.identities.values()
@@ -83,6 +83,7 @@ class Session:
             sent, found = self.ask_dut(identity, intf, 1.0)
             if found is not None:
                 latencies.append(found[1].time - sent.time)
+                self.probe = self.probe or (identity, intf)
                 continue
             unanswered = (f"the DUT did not answer {identity.name}'s {what} for "
                           f"{intf.address(family).ip} on {intf.name} within 1 s")
@@ -106,6 +107,18 @@ class Session:
                 pass
         found = self.capture.wait_for(identity.interface, lambda f: f.src == intf.mac, 0, 0.3)
         return None if found is None else found[1].packet.summary()
+
+    def data_path_alive(self):
+        """True if the DUT still answers the ARP request (NS) that set-up saw it answer, at
+        once or after a reset (a test may have left an interface down); True as well when
+        set-up saw no answer to ask for again."""
+        if self.probe is None:
+            return True
+        identity, intf = self.probe
+        if self.ask_dut(identity, intf, 0.2)[1] is not None:
+            return True
+        self.dut.reset()
+        return self.ask_dut(identity, intf, 1.0)[1] is not None
 
     def ask_dut(self, identity, intf, within):
         """*identity* asks for the DUT's address on *intf* (ARP, or NS for IPv6 sessions).
@@ -360,19 +373,22 @@ class Runner:
             session.capture.answer_resolution(True)
         if verdict != "pass" and session.note:
             reason += f" ({session.note})"
-        restarted = False
+        pcap = self.out / "pcap" / f"{test.id}.pcapng"
+        session.capture.write_pcap(pcap, mark)
+        ladder = session.capture.ladder(mark, execution.matched)
+        crashed = None
         if not session.dut.alive():
-            verdict, reason = "crash", (f"the DUT stopped answering during this test "
-                                        f"({verdict}: {reason})" if reason else
-                                        "the DUT stopped answering during this test")
+            crashed = "the DUT stopped answering during this test"
+        elif not session.data_path_alive():
+            crashed = (f"the DUT stopped answering {session.probe[0].name}'s "
+                       f"{'ARP request' if session.family == 'ipv4' else 'Neighbor Solicitation'}"
+                       " after this test, even after a reset: its data path died, though its "
+                       "control channel answers")
+        restarted = crashed is not None
+        if restarted:
+            verdict, reason = "crash", f"{crashed} ({verdict}: {reason})" if reason else crashed
             session.stop()
             session.start()
-            restarted = True
-        pcap = self.out / "pcap" / f"{test.id}.pcapng"
-        ladder = (None, 0)
-        if session.capture is not None and not restarted:
-            session.capture.write_pcap(pcap, mark)
-            ladder = session.capture.ladder(mark, execution.matched)
         send_to_verdict = None
         if verdict == "pass" and execution.first_send is not None and execution.decided is not None:
             send_to_verdict = round((execution.decided - execution.first_send) * 1000, 2)
