@@ -277,6 +277,7 @@ def run(selectors, stack_name, topology_name, out_dir, silence, update_expected)
     with _progress(len(tests), expected) as progress:
         results = run_tests(tests, manifest, out_dir, silence, progress, expected)
     _print_summary(results, out_dir)
+    _write_html_report(out_dir)
     if update_expected:
         expectations.write(path, manifest.name, results, expected)
         click.echo(f"expected verdicts written to {path}")
@@ -352,6 +353,7 @@ def matrix(stack_names, suites, out_dir, silence, update_expected, jobs):
                                                   on_stack, update_expected, jobs)
     _print_verdicts(results)
     click.echo(f"matrix: {out_dir}/matrix.md, matrix.json; per stack: {out_dir}/STACK/")
+    _write_html_report(out_dir)
     if failures or not all(c.as_expected for c in comparisons.values()):
         sys.exit(1)
 
@@ -376,6 +378,29 @@ def diff(first, second, as_json):
     else:
         _print_diff(first, second, changes, counts)
     sys.exit(1 if changes else 0)
+
+
+@main.command(name="report")
+@click.argument("folder", metavar="DIR", type=click.Path(exists=True, file_okay=False))
+def report_(folder):
+    """Write DIR/report.html for the results of `testbed run` or `testbed matrix` in DIR.
+
+    One self-contained page (open it from disk): the suite x stack heatmap, filters,
+    and every test with its requirement, verdicts, reasons and packet ladder.
+    Results too old to hold their ladders get them decoded from their pcaps.
+    """
+    from . import htmlreport
+    click.echo(f"report: {htmlreport.write(folder)}")
+
+
+def _write_html_report(folder):
+    """Write the run's or matrix's report.html; a fault here only costs the page."""
+    from . import htmlreport
+    try:
+        click.echo(f"report: {htmlreport.write(folder)}")
+    except Exception as exc:  # noqa: BLE001 - the results are written; say so and go on
+        click.echo(f"testbed: report.html not written ({exc!r}); try `testbed report "
+                   f"{folder}`", err=True)
 
 
 def _print_diff(first, second, changes, counts):

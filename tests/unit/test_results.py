@@ -25,7 +25,8 @@ def write(folder, results):
 
 
 def test_reading_and_reporting_results_loads_neither_mininet_nor_scapy():
-    code = ("import sys, testbed.report, testbed.matrix, testbed.diff, testbed.results; "
+    code = ("import sys, testbed.report, testbed.matrix, testbed.diff, testbed.results, "
+            "testbed.htmlreport; "
             "sys.exit(bool({'mininet', 'scapy'} & set(sys.modules)))")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
