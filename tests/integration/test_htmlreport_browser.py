@@ -38,7 +38,6 @@ def ready_ms(dom):
     return float(match.group(1))
 
 
-@pytest.mark.slow
 def test_report_of_a_real_run_shows_heatmap_and_the_ladder_asked_for(tmp_path, no_leftovers):
     out = tmp_path / "run"
     done = subprocess.run([sys.executable, "-m", "testbed", "run", "ARP-1.1", "ARP-3.2",
