@@ -251,7 +251,7 @@ def clean(include_live):
               help="Where results.jsonl, junit.xml, summary.md and pcap/ go.")
 @click.option("--silence", type=click.FloatRange(0.01, 30),
               help="Seconds to wait for silence (default: 20x the DUT's measured answer time, "
-                   "0.1-1 s).")
+                   "0.05-1 s).")
 @click.option("--update-expected", is_flag=True,
               help="Rewrite the stack's expected verdicts from this run (keeping reasons "
                    "already written).")
