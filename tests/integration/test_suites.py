@@ -16,6 +16,7 @@ def run(stack, tests, out):
     return run_tests(tests, stacks.load(stack), out)
 
 
+@pytest.mark.timeout(900)
 @pytest.mark.parametrize("suite", SUITES)
 def test_null_stack_passes_nothing(suite, tmp_path, no_leftovers):
     """A DUT that answers nothing must score zero: every test can fail or stay inconclusive."""
@@ -33,6 +34,7 @@ DEAF = {"ipv4": str(DATA / "linux-ip-deaf.yaml"),
 SENDS_ONLY = {"IPV6-1.4", "IPV6-3.31", "IPV6-3.32", "IPV6-3.33"}
 
 
+@pytest.mark.timeout(900)
 @pytest.mark.parametrize("suite", [s for s in SUITES if s != "ARP"])
 def test_every_ip_test_can_fail(suite, tmp_path, no_leftovers):
     """Against a DUT that passes set-up verification (it answers ARP, or NS) but drops
@@ -46,6 +48,7 @@ def test_every_ip_test_can_fail(suite, tmp_path, no_leftovers):
         assert not passed, f"tests that pass against a DUT dropping all {family}: {passed}"
 
 
+@pytest.mark.timeout(900)
 def test_linux_verdicts_are_stable_and_independent_of_order(tmp_path, no_leftovers):
     """A third of all tests (every third, so every suite and topology is in), forwards,
     then in reverse order: every test gets the same verdict.
