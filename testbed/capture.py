@@ -127,9 +127,9 @@ class Capture:
         summary, and whether the frame was one the test's expectations matched (indexes
         in *matched*).  At most *most* rows; ``(rows, frames left out)``."""
         with self._changed:
-            frames = list(enumerate(self.frames))[since:]
-        rows, start = [], frames[0][1].time if frames else 0.0
-        for index, frame in frames[:most]:
+            frames = self.frames[since:]
+        rows, start = [], frames[0].time if frames else 0.0
+        for index, frame in enumerate(frames[:most], since):
             packet = frame.packet
             rows.append({"t": round(frame.time - start, 4), "port": frame.port,
                          "src": self.names.get(packet.src, packet.src),

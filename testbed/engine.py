@@ -225,18 +225,11 @@ class _Execution:
         port = self.capture.port_of(body["at"])
         expectation = packets.Expectation(body["packet"], self.refs)
         within, wanted = body.get("within", 1.0), body.get("count", 1)
-        matches, cursor = [], self.since
-        deadline = time.monotonic() + within
-        while len(matches) < wanted:
-            found = self.capture.wait_for(port, expectation.matches, cursor,
-                                          max(0.0, deadline - time.monotonic()))
-            if found is None:
-                reason = self._missing(port, expectation, within, len(matches), wanted)
-                raise Verdict("inconclusive" if control else "fail",
-                              ("positive control: " if control else "") + reason)
-            cursor, frame = found[0] + 1, found[1]
-            matches.append(frame)
-            self.matched.add(found[0])
+        matches = self._collect(port, expectation.matches, within,
+                                lambda frames: len(frames) >= wanted)
+        if len(matches) < wanted:
+            raise _missing_verdict(control, self._missing(port, expectation, within,
+                                                          len(matches), wanted))
         spacing = body.get("spacing")
         if spacing is not None:
             gaps = [b.time - a.time for a, b in zip(matches, matches[1:])]
@@ -255,24 +248,34 @@ class _Execution:
         port = self.capture.port_of(body["at"])
         expectation = packets.Expectation(body["packet"], self.refs)
         within, total = body.get("within", 1.0), body["total"]
-        pieces, cursor = packets.Fragments(total, body.get("mtu")), self.since
-        deadline = time.monotonic() + within
-        while not pieces.complete():
-            found = self.capture.wait_for(port, lambda f: expectation.matches(f)
-                                          and pieces.belongs(f), cursor,
-                                          max(0.0, deadline - time.monotonic()))
-            if found is None:
-                raise Verdict("inconclusive" if control else "fail",
-                              ("positive control: " if control else "")
-                              + f"expected the fragments of a datagram of {total} octets "
-                              f"({expectation.describe()}) on {port} within {within:g} s; "
-                              + pieces.describe())
-            cursor = found[0] + 1
-            pieces.add(found[1].packet)
-            self.matched.add(found[0])
+        pieces = packets.Fragments(total, body.get("mtu"))
+        self._collect(port, lambda f: expectation.matches(f) and pieces.belongs(f), within,
+                      lambda frames: pieces.complete(), take=lambda f: pieces.add(f.packet))
+        if not pieces.complete():
+            raise _missing_verdict(control, f"expected the fragments of a datagram of {total} "
+                                            f"octets ({expectation.describe()}) on {port} "
+                                            f"within {within:g} s; {pieces.describe()}")
         problem = pieces.problem()
         if problem:
             raise Verdict("fail", f"fragments of {expectation.describe()}: {problem}")
+
+    def _collect(self, port, match, within, enough, take=None):
+        """The frames on *port* since the last stimulus that *match* accepts, taken as they
+        come (each handed to *take*, and marked as deciding) until *enough(frames)* or
+        until *within* s have passed."""
+        frames, cursor = [], self.since
+        deadline = time.monotonic() + within
+        while not enough(frames):
+            found = self.capture.wait_for(port, match, cursor,
+                                          max(0.0, deadline - time.monotonic()))
+            if found is None:
+                break
+            cursor = found[0] + 1
+            frames.append(found[1])
+            self.matched.add(found[0])
+            if take is not None:
+                take(found[1])
+        return frames
 
     def _missing(self, port, expectation, within, got, wanted):
         """Why an expectation failed: what was expected, and the closest frame seen."""
@@ -291,15 +294,8 @@ class _Execution:
         port = self.capture.port_of(body["at"])
         expectation = packets.Expectation(body["packet"], self.refs)
         window, limit = body.get("within", self.session.silence), body.get("count", 1)
-        deadline, cursor, found = time.monotonic() + window, self.since, []
-        while len(found) < limit:
-            hit = self.capture.wait_for(port, expectation.matches, cursor,
-                                        max(0.0, deadline - time.monotonic()))
-            if hit is None:
-                break
-            cursor = hit[0] + 1
-            found.append(hit[1])
-            self.matched.add(hit[0])
+        found = self._collect(port, expectation.matches, window,
+                              lambda frames: len(frames) >= limit)
         if len(found) == limit:
             head = "nothing" if limit == 1 else f"fewer than {limit} frames"
             raise Verdict("fail", f"expected {head} matching {expectation.describe()} on {port} "
@@ -307,6 +303,12 @@ class _Execution:
                                   + (f" ({limit} of them)" if limit > 1 else ""))
         for step in body["control"]:
             self._step(step, control=True)
+
+
+def _missing_verdict(control, reason):
+    """A missing answer: *fail*, or *inconclusive* when it was a positive control's."""
+    return Verdict("inconclusive" if control else "fail",
+                   ("positive control: " if control else "") + reason)
 
 
 class Runner:
