@@ -431,9 +431,10 @@ def _progress(total, expected=None):
     expected verdict, where the stack has them)."""
     from contextlib import contextmanager
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from .results import expected_verdict
 
     def line(result):
-        want = None if expected is None else expected.get(result.id, ("pass", ""))[0]
+        want = None if expected is None else expected_verdict(expected, result.id)
         note = "" if want in (None, result.verdict) else f" (expected {want})"
         return f"{result.verdict:<12} {result.id:<12} {result.title}{note}" + \
             (f" — {result.reason}" if result.reason else "")

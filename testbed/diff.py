@@ -13,7 +13,7 @@ from pathlib import Path
 
 from . import suites
 from .errors import InputError
-from .results import read
+from .results import id_order, read
 
 
 def load(folder):
@@ -55,7 +55,9 @@ def compare(a, b):
         pairs = {stack: (a.get(stack, {}), b.get(stack, {})) for stack in {**a, **b}}
     changes, counts = [], {}
     for stack, (left, right) in sorted(pairs.items()):
-        for test_id in sorted({*left, *right}, key=lambda i: _order(left.get(i) or right[i], i)):
+        for test_id in sorted({*left, *right},
+                              key=lambda i: (suites.order((left.get(i) or right[i]).suite),
+                                             id_order(i))):
             x, y = left.get(test_id), right.get(test_id)
             suite = (x or y).suite
             passes = counts.setdefault(suite, Counter())
@@ -66,9 +68,3 @@ def compare(a, b):
                 changes.append(Change(f"{stack} {test_id}".strip(), suite, x, y))
     ordered = dict(sorted(counts.items(), key=lambda item: suites.order(item[0])))
     return changes, {s: (c["a"], c["b"], c["tests"]) for s, c in ordered.items()}
-
-
-def _order(result, test_id):
-    number = tuple(int(part) if part.isdigit() else 0
-                   for part in test_id.rpartition("-")[2].split("."))
-    return suites.order(result.suite), test_id.rpartition("-")[0], number

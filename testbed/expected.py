@@ -17,7 +17,7 @@ import yaml
 
 from . import yamlsource
 from .errors import InputError
-from .results import VERDICTS
+from .results import VERDICTS, expected_verdict, id_order
 
 HEADER = """\
 # Expected verdicts of the {name} stack: the tests whose verdict is not pass, each
@@ -76,7 +76,7 @@ def compare(results, expected):
     """Set *results* against *expected* ({id: (verdict, reason)})."""
     comparison = Comparison()
     for result in results:
-        want = expected.get(result.id, ("pass", ""))[0]
+        want = expected_verdict(expected, result.id)
         if result.verdict == want:
             if want != "pass":
                 comparison.known.append((result, want))
@@ -102,7 +102,7 @@ def write(path, name, results, previous=None):
         reason = old[1] if old and old[0] == result.verdict and old[1] else _reason(result)
         entries[result.id] = (result.verdict, reason)
     lines = [HEADER.format(name=name)]
-    for test_id in sorted(entries, key=_order):
+    for test_id in sorted(entries, key=id_order):
         verdict, reason = entries[test_id]
         lines.append(yaml.safe_dump({test_id: {"verdict": verdict, "reason": reason}},
                                     width=1000, allow_unicode=True, sort_keys=False).rstrip())
@@ -127,8 +127,3 @@ def _reason(result):
     """A first reason for a new entry: the requirement, and what the run saw."""
     seen = result.reason if len(result.reason) <= 200 else result.reason[:197] + "..."
     return f"{result.classification} of {result.reference} ({result.title}); seen: {seen}"
-
-
-def _order(test_id):
-    prefix, _, number = test_id.rpartition("-")
-    return prefix, tuple(int(p) if p.isdigit() else 0 for p in number.split("."))

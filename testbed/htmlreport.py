@@ -29,7 +29,7 @@ from urllib.parse import quote
 from . import expected as expectations
 from . import suites as suite_table
 from .errors import InputError
-from .results import VERDICTS
+from .results import VERDICTS, id_order
 
 NAME = "report.html"
 LADDER_ROWS = 40                     # frames drawn per ladder; the pcap has them all
@@ -164,11 +164,6 @@ def load(folder, decode_pcaps=True):
     return {"kind": kind, "stacks": stacks_sorted, "results": results}
 
 
-def _id_order(test_id):
-    prefix, _, number = test_id.rpartition("-")
-    return prefix, tuple(int(p) if p.isdigit() else 0 for p in number.split("."))
-
-
 # -- the data block -----------------------------------------------------------------
 
 class _Strings:
@@ -233,7 +228,7 @@ def data(loaded):
     suite_index = {s: n for n, s in enumerate(suites)}
     ordered = sorted(tests.values(), key=lambda t: (suite_table.order(t["first"].get("suite", "")),
                                                     t["first"].get("suite", ""),
-                                                    _id_order(t["first"]["id"])))
+                                                    id_order(t["first"]["id"])))
     rows = []
     for test in ordered:
         first = test["first"]

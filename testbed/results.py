@@ -69,6 +69,17 @@ class ResultsFile:
         self.stream.close()
 
 
+def id_order(test_id):
+    """Sort key of a test id in numeric order: ARP-2.10 after ARP-2.9."""
+    prefix, _, number = test_id.rpartition("-")
+    return prefix, tuple(int(part) if part.isdigit() else 0 for part in number.split("."))
+
+
+def expected_verdict(expected, test_id):
+    """The verdict *expected* ({id: (verdict, reason)}) holds for *test_id*: pass if unlisted."""
+    return expected.get(test_id, ("pass", ""))[0]
+
+
 def read(folder):
     """The Results a run wrote to *folder*/results.jsonl (none if it wrote nothing)."""
     path = Path(folder) / "results.jsonl"
