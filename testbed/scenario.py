@@ -52,8 +52,12 @@ class Test:
                 "source": self.source}
 
 
-def load_file(path, known_ids=None):
-    """The tests of one scenario file."""
+def load_file(path, known_ids=None, views=None):
+    """The tests of one scenario file.
+
+    *known_ids* and *views* carry what files loaded together share: the ids seen
+    so far, and each topology's conformance view, loaded once.
+    """
     data = yamlsource.load(path)
     if not isinstance(data, dict):
         raise InputError("a scenario file must be a mapping with suite and tests", path, 1)
@@ -64,6 +68,7 @@ def load_file(path, known_ids=None):
                          f"(scenarios/{folder.folder}/)", path, yamlsource.line_at(data, ["suite"]))
     tests = []
     known_ids = {} if known_ids is None else known_ids
+    views = {} if views is None else views
     for index, spec in enumerate(data["tests"]):
         where = ["tests", index]
 
@@ -78,7 +83,9 @@ def load_file(path, known_ids=None):
         if topo_name is None or role is None:
             fail("a test needs a topology and a role (in the test or at the top of the file)")
         try:
-            topo = topology.load(topo_name).conformance_view()
+            if topo_name not in views:
+                views[topo_name] = topology.load(topo_name).conformance_view()
+            topo = views[topo_name]
         except InputError as exc:
             if "topology" in spec:
                 fail(f"topology {topo_name!r}: {exc.detail}", "topology")
@@ -166,10 +173,10 @@ def load_all(directory=None):
         if path.parent.name not in suites.BY_FOLDER:
             raise InputError(f"folder {path.parent.name}/ is no suite's (add it to "
                              f"testbed/suites.py: {', '.join(suites.BY_FOLDER)})", path)
-    tests, known = [], {}
+    tests, known, views = [], {}, {}
     for suite in suites.SUITES:
         for path in sorted((directory / suite.folder).glob("*.yaml")):
-            tests.extend(load_file(path, known))
+            tests.extend(load_file(path, known, views))
     return tests
 
 
