@@ -51,7 +51,7 @@
 #define MAX_LISTENERS 32
 #define FRAME_MAX 65535   /* the largest pbuf */
 
-#include "../common/shim-json.h"
+#include "../common/shim.h"
 
 /* ------------------------------------------------------------------------
  * Interfaces: a netif on an AF_PACKET socket.
@@ -1248,29 +1248,6 @@ static void handle(const char *line, struct buf *response)
   jfree(req);
 }
 
-/* Answer one client's requests until it hangs up. */
-static void serve(int fd)
-{
-  FILE *in = fdopen(dup(fd), "r");
-  char *line = NULL;
-  size_t cap = 0;
-  while (in && getline(&line, &cap, in) > 0) {
-    struct buf response = {0};
-    handle(line, &response);
-    bput(&response, "\n");
-    for (size_t done = 0; done < response.n;) {
-      ssize_t n = write(fd, response.s + done, response.n - done);
-      if (n <= 0)
-        break;
-      done += (size_t)n;
-    }
-    free(response.s);
-  }
-  free(line);
-  if (in)
-    fclose(in);
-}
-
 static void on_sigterm(int sig)
 {
   (void)sig;
@@ -1317,21 +1294,12 @@ int main(int argc, char **argv)
   sys_sem_wait(&ready);
   pthread_create(&rx, NULL, rx_loop, NULL);
 
-  struct sockaddr_un sun = {.sun_family = AF_UNIX};
-  int srv = socket(AF_UNIX, SOCK_STREAM, 0);
-  snprintf(sun.sun_path, sizeof sun.sun_path, "%s", control);
-  unlink(control);
-  if (srv < 0 || bind(srv, (struct sockaddr *)&sun, sizeof sun) < 0 || listen(srv, 1) < 0) {
+  int srv = control_listen(control);
+  if (srv < 0) {
     fprintf(stderr, "lwip-dut: control socket %s: %s\n", control, strerror(errno));
     return 1;
   }
   fprintf(stderr, "lwip-dut: lwIP %s on %d interface(s), control %s\n", LWIP_VERSION_STRING, nifs,
           control);
-  for (;;) {
-    int fd = accept(srv, NULL, NULL);
-    if (fd >= 0) {
-      serve(fd);
-      close(fd);
-    }
-  }
+  serve_forever(srv);
 }

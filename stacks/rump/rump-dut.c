@@ -280,7 +280,7 @@ _Static_assert(NB_RT_ROUNDUP_TO == 8, "NetBSD RT_ROUNDUP");
 /* NetBSD ioctl numbers are 32 bits; rump_sys_ioctl takes an unsigned long. */
 #define NB_IOCTL(x) ((unsigned long)(uint32_t)(x))
 
-#include "../common/shim-json.h"
+#include "../common/shim.h"
 
 /* ------------------------------------------------------------------------
  * Addresses as the protocol writes them.
@@ -2420,28 +2420,6 @@ static void handle(const char *line, struct buf *response)
   jfree(req);
 }
 
-static void serve(int fd)
-{
-  FILE *in = fdopen(dup(fd), "r");
-  char *line = NULL;
-  size_t cap = 0;
-  while (in && getline(&line, &cap, in) > 0) {
-    struct buf response = {0};
-    handle(line, &response);
-    bput(&response, "\n");
-    for (size_t done = 0; done < response.n;) {
-      ssize_t n = write(fd, response.s + done, response.n - done);
-      if (n <= 0)
-        break;
-      done += (size_t)n;
-    }
-    free(response.s);
-  }
-  free(line);
-  if (in)
-    fclose(in);
-}
-
 static void on_sigterm(int sig)
 {
   (void)sig;
@@ -2504,11 +2482,8 @@ int main(int argc, char **argv)
     return 1;
   }
 
-  struct sockaddr_un sun = {.sun_family = AF_UNIX};
-  int srv = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  snprintf(sun.sun_path, sizeof sun.sun_path, "%s", control);
-  unlink(control);
-  if (srv < 0 || bind(srv, (struct sockaddr *)&sun, sizeof sun) < 0 || listen(srv, 1) < 0) {
+  int srv = control_listen(control);
+  if (srv < 0) {
     fprintf(stderr, "rump-dut: control socket %s: %s\n", control, strerror(errno));
     return 1;
   }
@@ -2518,11 +2493,5 @@ int main(int argc, char **argv)
     pthread_create(&t, NULL, watchdog, NULL);
   }
   fprintf(stderr, "rump-dut: %s, %s, on %d interface(s), control %s\n", version, REVISIONS, nifs, control);
-  for (;;) {
-    int fd = accept(srv, NULL, NULL);
-    if (fd >= 0) {
-      serve(fd);
-      close(fd);
-    }
-  }
+  serve_forever(srv);
 }

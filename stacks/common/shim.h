@@ -1,13 +1,15 @@
-/* The JSON-lines control protocol's messages, for the C shims (stacks/PROTOCOL.md):
- * a tiny JSON reader and writer, failures, and argument readers.
+/* The JSON-lines control protocol for the C shims (stacks/PROTOCOL.md): a tiny
+ * JSON reader and writer, failures, argument readers, and the control socket.
  *
  * Shared by stacks/lwip/lwip-dut.c and stacks/rump/rump-dut.c, each a single
  * translation unit that includes this file once: the functions are static.
- * It needs <stdarg.h>, <stdio.h>, <stdlib.h> and <string.h> included first.
+ * It needs <errno.h>, <stdarg.h>, <stdio.h>, <stdlib.h>, <string.h>,
+ * <sys/socket.h>, <sys/un.h> and <unistd.h> included first, and the shim
+ * defines handle(), which answers one request line.
  */
 
-#ifndef TESTBED_SHIM_JSON_H
-#define TESTBED_SHIM_JSON_H
+#ifndef TESTBED_SHIM_H
+#define TESTBED_SHIM_H
 
 /* ------------------------------------------------------------------------
  * A tiny JSON reader and writer: just what the protocol's messages need.
@@ -280,6 +282,60 @@ static int arg_bool(const struct jv *req, const char *key, int *out, int require
     return fail("invalid", "%s must be true or false", key);
   *out = (int)v->num;
   return 0;
+}
+
+
+/* ------------------------------------------------------------------------
+ * The control socket: one client at a time, one response line per request.
+ */
+
+static void handle(const char *line, struct buf *response);
+
+/* Answer one client's requests until it hangs up. */
+static void serve(int fd)
+{
+  FILE *in = fdopen(dup(fd), "r");
+  char *line = NULL;
+  size_t cap = 0;
+  while (in && getline(&line, &cap, in) > 0) {
+    struct buf response = {0};
+    handle(line, &response);
+    bput(&response, "\n");
+    for (size_t done = 0; done < response.n;) {
+      ssize_t n = write(fd, response.s + done, response.n - done);
+      if (n <= 0)
+        break;
+      done += (size_t)n;
+    }
+    free(response.s);
+  }
+  free(line);
+  if (in)
+    fclose(in);
+}
+
+/* The listening UNIX socket at *path* (replacing a stale one), or -1 with errno set. */
+static int control_listen(const char *path)
+{
+  struct sockaddr_un sun = {.sun_family = AF_UNIX};
+  int srv = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
+  unlink(path);
+  if (srv < 0 || bind(srv, (struct sockaddr *)&sun, sizeof sun) < 0 || listen(srv, 1) < 0)
+    return -1;
+  return srv;
+}
+
+/* Serve the clients of *srv*, one after another, for ever. */
+static void serve_forever(int srv)
+{
+  for (;;) {
+    int fd = accept(srv, NULL, NULL);
+    if (fd >= 0) {
+      serve(fd);
+      close(fd);
+    }
+  }
 }
 
 #endif
