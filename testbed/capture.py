@@ -16,6 +16,7 @@ from scapy.layers.inet6 import ICMPv6ND_NA, ICMPv6ND_NS, ICMPv6NDOptDstLLAddr, I
 from scapy.layers.l2 import ARP, Ether
 from scapy.utils import PcapNgWriter
 
+from . import signals
 from .wire import PACKET_OUTGOING, Port
 
 
@@ -157,6 +158,7 @@ class Capture:
     # -- the capture thread ------------------------------------------------
 
     def _loop(self):
+        signals.main_thread_only()
         by_socket = {port.sock: ref for ref, port in self.ports.items()}
         while self._running:
             ready, _, _ = select.select([*by_socket, self._wake_r], [], [])

@@ -6,12 +6,11 @@ problem (not root, Mininet missing), 130 Ctrl-C, 128+N ended by signal N.
 
 import json
 import os
-import signal
 import sys
 
 import click
 
-from . import __version__, runstate
+from . import __version__, runstate, signals
 from .errors import InputError, TestbedError
 
 # Mininet imports distutils.version.  setuptools' stand-in for distutils (put
@@ -25,14 +24,20 @@ class Group(click.Group):
     """Turns TestbedError into one line on stderr and its exit code."""
 
     def invoke(self, ctx):
+        signals.redeliver_lost_interrupts()
         try:
             return super().invoke(ctx)
         except TestbedError as exc:
             click.echo(f"testbed: {exc}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
+            # The run is already taken down (the context managers saw the
+            # interrupt first); leave now, without waiting on threads or
+            # finalisers that the interrupt may have caught half-way.
             click.echo("testbed: interrupted", err=True)
-            sys.exit(130)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -83,17 +88,6 @@ def _run_checks(emulation):
     return [vars(r) for r in Checker(emulation).run()]
 
 
-def _stop_on_signals():
-    """Make SIGTERM and SIGHUP unwind the stack (so teardown runs) and exit 128+signal.
-
-    Not as KeyboardInterrupt: Mininet's console catches that and carries on.
-    """
-    def handler(signum, _frame):
-        raise SystemExit(128 + signum)
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, handler)
-
-
 @main.command()
 @click.argument("topology_name", metavar="TOPOLOGY")
 @click.option("--stack", "stack_name", default="linux", show_default=True,
@@ -113,7 +107,7 @@ def up(topology_name, stack_name, detach, check):
     topo, manifest = _load(topology_name, stack_name)
     from .network import Emulation, check_environment, table_rows
     check_environment()
-    _stop_on_signals()
+    signals.exit_on_termination()
     with Emulation(topo, manifest) as emulation:
         title = _title(topo, manifest, emulation.run.id)
         _print_table(table_rows(topo), title)
@@ -271,7 +265,7 @@ def run(selectors, stack_name, topology_name, out_dir, silence, update_expected)
     from .engine import run_tests
     from .network import check_environment
     check_environment()
-    _stop_on_signals()
+    signals.exit_on_termination()
     path = expectations.path_for(manifest.path)
     expected = expectations.load(path)
     with _progress(len(tests), expected) as progress:
@@ -340,7 +334,7 @@ def matrix(stack_names, suites, out_dir, silence, update_expected, jobs):
         raise InputError("no stack to run: none is built (run ./scripts/setup)")
     from .network import check_environment
     check_environment()
-    _stop_on_signals()
+    signals.exit_on_termination()
 
     def on_stack(manifest, results, failure, comparison):
         counts = Counter(r.verdict for r in results)

@@ -12,7 +12,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from . import expected, report, suites
+from . import expected, report, signals, suites
 from .results import read as read_results
 
 RUN_EXIT_OK = (0, 1)   # testbed run: all passed / some did not
@@ -110,7 +110,7 @@ def make(manifests, selectors, out_dir, silence=None, on_stack=None, update_expe
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     got, failures, comparisons = {}, {}, {}
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, jobs), initializer=signals.main_thread_only) as pool:
         running = {pool.submit(run_stack, manifest, selectors, out / manifest.name, silence,
                                update_expected): manifest for manifest in manifests}
         for done in as_completed(running):

@@ -11,15 +11,13 @@ import os
 import shlex
 import shutil
 import signal
-import threading
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 
 from mininet.link import Intf, Link
 from mininet.net import Mininet
 from mininet.node import Host, Switch
 
-from . import nodeshell, runstate
+from . import nodeshell, runstate, signals
 from .errors import EnvironmentProblem
 from .linuxcmd import (BRIDGE_NO_NETFILTER, FORWARDING, KERNEL_DEFAULTS, NO_DAD, SILENT,
                        ip_batch, proc_writes, route_args, tx_checksums_in_software)
@@ -163,7 +161,7 @@ class Emulation:
             if node.role == "switch":
                 return Bridge(node.name)
             return TestbedNode(node.name, presets=self._presets(node))
-        with ThreadPoolExecutor(max_workers=8) as pool:
+        with ThreadPoolExecutor(max_workers=8, initializer=signals.main_thread_only) as pool:
             made = list(pool.map(make, self.topology.nodes.values()))
         for node in made:
             (self.net.switches if isinstance(node, Bridge) else self.net.hosts).append(node)
@@ -232,7 +230,7 @@ class Emulation:
 
         Ctrl-C and termination signals wait until this is done.
         """
-        with _signals_held():
+        with signals.held():
             try:
                 if self.dut is not None:
                     self.dut.stop()
@@ -246,20 +244,6 @@ class Emulation:
                     runstate.sweep(self.run.id, namespaces)
                     self.run.remove()
                 self.net, self.dut = None, None
-
-
-@contextmanager
-def _signals_held():
-    """Hold SIGINT, SIGTERM and SIGHUP (main thread) until the body is done."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    held = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _hang_up(node):

@@ -18,7 +18,7 @@ import shutil
 import signal
 import time
 
-from . import paths
+from . import paths, signals
 from .errors import EnvironmentProblem, TestbedError
 
 MARKER = "TESTBED_RUN"
@@ -211,7 +211,6 @@ class DetachedStartFailed(TestbedError):
         self.exit_code = exit_code
 
 
-HOLD_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
 
 
 def detach(start, meanwhile=None):
@@ -244,7 +243,7 @@ def detach(start, meanwhile=None):
 
 def _hold(start, ready_fd):
     """The daemon: start, report on *ready_fd*, hold until a stop signal, stop; never returns."""
-    signal.pthread_sigmask(signal.SIG_BLOCK, HOLD_SIGNALS)
+    signal.pthread_sigmask(signal.SIG_BLOCK, signals.STOP_SIGNALS)
     os.dup2(os.open(os.devnull, os.O_RDWR), 0)
     holder = None
     try:
@@ -264,7 +263,7 @@ def _hold(start, ready_fd):
     os.write(ready_fd, json.dumps(report).encode())
     os.close(ready_fd)
     try:
-        signal.sigwait(HOLD_SIGNALS)
+        signal.sigwait(signals.STOP_SIGNALS)
     finally:
         holder.stop()
         os._exit(0)
