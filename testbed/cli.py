@@ -32,12 +32,11 @@ class Group(click.Group):
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             # The run is already taken down (the context managers saw the
-            # interrupt first); leave now, without waiting on threads or
-            # finalisers that the interrupt may have caught half-way.
+            # interrupt first).  Python's exit waits on threads and finalisers,
+            # which the interrupt may have caught half-way: give them seconds.
             click.echo("testbed: interrupted", err=True)
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(130)
+            signals.exit_soon(130, within=5.0)
+            sys.exit(130)
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -249,7 +248,9 @@ def clean(include_live):
 @click.option("--update-expected", is_flag=True,
               help="Rewrite the stack's expected verdicts from this run (keeping reasons "
                    "already written).")
-def run(selectors, stack_name, topology_name, out_dir, silence, update_expected):
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Sessions of the stack side by side, each in namespaces of its own.")
+def run(selectors, stack_name, topology_name, out_dir, silence, update_expected, jobs):
     """Run conformance tests (all, or the given suites and test ids) against a stack.
 
     Each verdict is set against the stack's expected ones (stacks/NAME/expected.yaml):
@@ -269,7 +270,7 @@ def run(selectors, stack_name, topology_name, out_dir, silence, update_expected)
     path = expectations.path_for(manifest.path)
     expected = expectations.load(path)
     with _progress(len(tests), expected) as progress:
-        results = run_tests(tests, manifest, out_dir, silence, progress, expected)
+        results = run_tests(tests, manifest, out_dir, silence, progress, expected, jobs)
     _print_summary(results, out_dir)
     _write_html_report(out_dir)
     if update_expected:
@@ -531,3 +532,75 @@ def stacks(as_json, build):
         click.echo(f"{item['name']:<8} {item['version']:<36} "
                    f"{'built' if item['built'] else 'not built':<9} "
                    f"{', '.join(item['capabilities']) or '(no control operations)'}")
+
+
+@main.group()
+def lab():
+    """Classroom labs (labs/): start one, check a student's progress, stop it."""
+
+
+@lab.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def lab_list(as_json):
+    """The labs in labs/, with their topology, DUT stack and tasks."""
+    from . import labs
+    items = [chosen.describe() for chosen in labs.available()]
+    if as_json:
+        click.echo(json.dumps(items, indent=1))
+        return
+    for item in items:
+        click.echo(f"{item['name']:<14} {item['title']} ({item['topology']}, "
+                   f"{len(item['tasks'])} tasks)")
+
+
+@lab.command(name="start")
+@click.argument("name")
+def lab_start(name):
+    """Build lab NAME's topology with its DUT in the background (like `up --detach`)."""
+    from . import labs
+    chosen = labs.load(name)
+    _detach(chosen.topology, chosen.stack, False)
+    click.echo(f"Lab {chosen.name}: {chosen.title}. Guide: {chosen.guide}\n"
+               f"`testbed lab check {chosen.name}` shows your progress; "
+               "`testbed lab stop` ends the lab.")
+
+
+@lab.command(name="check")
+@click.argument("name")
+@click.option("--run", "run_id", help="The run (default: the only one up).")
+def lab_check(name, run_id):
+    """Check lab NAME's tasks on the live run: exit 0 when all are done, 1 otherwise."""
+    from . import labs
+    chosen = labs.load(name)
+    live = _pick_run(run_id)
+    labs.belongs(chosen, live)
+    results = labs.check(chosen, live)
+    for number, result in enumerate(results, 1):
+        mark = "done" if result.done else "not yet"
+        click.echo(f"{number}. [{mark}] {result.task.id}: {result.task.title}")
+        if not result.done:
+            click.echo(f"     hint: {result.task.hint}\n     seen: {result.detail}")
+    done = sum(r.done for r in results)
+    click.echo(f"{done}/{len(results)} tasks done")
+    if done < len(results):
+        sys.exit(1)
+
+
+@lab.command(name="solve")
+@click.argument("name")
+@click.option("--run", "run_id", help="The run (default: the only one up).")
+def lab_solve(name, run_id):
+    """Apply the teacher's solution steps of lab NAME to the live run (for teachers)."""
+    from . import labs
+    chosen = labs.load(name)
+    live = _pick_run(run_id)
+    labs.belongs(chosen, live)
+    labs.solve(chosen, live, lambda step: click.echo(f"{step.node}$ {step.run}"))
+
+
+@lab.command(name="stop")
+@click.option("--run", "run_id", help="The run (default: the only one up).")
+@click.pass_context
+def lab_stop(ctx, run_id):
+    """Stop the lab's run (like `testbed down`)."""
+    ctx.invoke(down, run_id=run_id)

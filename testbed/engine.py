@@ -5,11 +5,15 @@ expects silence carries a positive control; a DUT that answers nothing
 therefore scores no pass at all.
 """
 
+import multiprocessing
+import os
+import queue
 import time
 import traceback
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from . import expected as expectations, packets, report, topology
+from . import expected as expectations, packets, report, signals, topology
 from .capture import Capture
 from .errors import ControlError, TestbedError, Unsupported
 from .network import Emulation
@@ -34,13 +38,16 @@ class Session:
         self.capture = Capture(self.emulation)
 
     def stop(self):
-        """Close the capture and take the topology down."""
-        if self.capture is not None:
-            self.capture.close()
-        if self.emulation is not None:
-            self._keep_stack_log()
-            self.emulation.stop()
-        self.emulation = self.capture = None
+        """Close the capture and take the topology down (stop signals wait until it is)."""
+        with signals.held():
+            try:
+                if self.capture is not None:
+                    self.capture.close()
+            finally:
+                if self.emulation is not None:
+                    self._keep_stack_log()
+                    self.emulation.stop()
+                self.emulation = self.capture = None
 
     def _keep_stack_log(self):
         """Append what the stack wrote (``stack.log`` in the run's folder) to *logs*."""
@@ -319,19 +326,54 @@ class Runner:
         self.silence, self.on_result = silence, on_result or (lambda result: None)
         (self.out / "pcap").mkdir(parents=True, exist_ok=True)
 
-    def execute(self, tests):
+    def execute(self, tests, jobs=1):
         """Run *tests*, one topology build per topology and address family; return Results.
 
-        Tests keep their order within a group; groups come in order of first appearance.
+        Tests keep their order within a group; groups come in order of first
+        appearance.  With *jobs* > 1 the groups, cut into pieces of about
+        equal size, run in that many processes side by side, each piece in
+        namespaces of its own; results come back in the order of *tests*.
         """
         groups = {}
         for test in tests:
-            family = test.family
-            groups.setdefault((test.topology, family), []).append(test)
+            groups.setdefault((test.topology, test.family), []).append(test)
+        if jobs <= 1:
+            return [result for (topo, family), group in groups.items()
+                    for result in self._run_group(topo, family, group)]
+        return self._execute_side_by_side(groups, jobs, [test.id for test in tests])
+
+    def _execute_side_by_side(self, groups, jobs, order):
+        """Run pieces of *groups* in *jobs* processes; stream their results to on_result."""
+        size = max(1, -(-len(order) // (2 * jobs)))      # two pieces per job: ends even out
+        pieces = [(topo, family, group[start:start + size])
+                  for (topo, family), group in groups.items()
+                  for start in range(0, len(group), size)]
+        context = multiprocessing.get_context("spawn")   # no threads or locks inherited
+        finished = context.Queue()
         results = []
-        for (topo, family), group in groups.items():
-            results += self._run_group(topo, family, group)
-        return results
+        pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_piece_worker,
+                                   initargs=(finished,))
+        try:
+            running = [pool.submit(_run_piece, self.manifest, self.out, self.silence, *piece)
+                       for piece in pieces]
+            while len(results) < len(order):
+                try:
+                    result = finished.get(timeout=0.5)
+                except queue.Empty:
+                    for future in running:
+                        if future.done():
+                            future.result()      # a piece that died raises here
+                    continue
+                self.on_result(result)
+                results.append(result)
+        except BaseException:   # Ctrl-C, a signal, a worker's failure: every piece unwinds
+            for worker in multiprocessing.active_children():
+                worker.terminate()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown()
+        position = {test_id: n for n, test_id in enumerate(order)}
+        return sorted(results, key=lambda result: position[result.id])
 
     def _run_group(self, topo, family, tests):
         session = Session(topo, self.manifest, family, self.silence, self.out / "logs")
@@ -407,8 +449,29 @@ class Runner:
         return result
 
 
-def run_tests(tests, manifest, out, silence=None, on_result=None, expected=None):
-    """The whole pipeline of ``testbed run``: run *tests* against the stack of *manifest*,
+_finished = None    # in a worker process of Runner._execute_side_by_side: where results go
+
+
+def _piece_worker(finished):
+    """Start a worker process: it reports each result to *finished*, and a termination
+    signal (from the parent, when the run ends early) unwinds it so its piece is taken down."""
+    global _finished
+    _finished = finished
+    signals.exit_on_termination()
+
+
+def _run_piece(manifest, out, silence, topo, family, tests):
+    """In a worker process: run one piece of a group; each result goes to the parent's queue."""
+    runner = Runner(manifest, out, silence, _finished.put)
+    try:
+        runner._run_group(topo, family, tests)
+    except (KeyboardInterrupt, SystemExit):
+        os._exit(1)   # the run is ending and this piece is down: take no further piece
+
+
+def run_tests(tests, manifest, out, silence=None, on_result=None, expected=None, jobs=1):
+    """The whole pipeline of ``testbed run``: run *tests* against the stack of *manifest*
+    (*jobs* pieces side by side, see ``Runner.execute``),
     append each result to ``out/results.jsonl`` as it ends, then write ``junit.xml`` and
     ``summary.md`` (set against *expected* verdicts, if given); return the Results.
 
@@ -423,7 +486,7 @@ def run_tests(tests, manifest, out, silence=None, on_result=None, expected=None)
         if on_result is not None:
             on_result(result)
     try:
-        results = Runner(manifest, out, silence, recorded).execute(tests)
+        results = Runner(manifest, out, silence, recorded).execute(tests, jobs)
     finally:
         results_file.close()
     report.write_junit(results, out / "junit.xml")

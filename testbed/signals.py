@@ -1,14 +1,15 @@
 """Stop signals: Ctrl-C (SIGINT), SIGTERM and SIGHUP.
 
 The kernel hands a process-wide signal to any thread that does not block it,
-and Python then raises in the main thread at whatever it is doing.  So the
-main thread can only hold these signals while it tears a run down if every
-other thread of the test bed blocks them for good: ``main_thread_only`` at a
-thread's start.  And a Ctrl-C that lands in a finaliser (``__del__``) would
-be printed and lost; ``redeliver_lost_interrupts`` delivers it again.
+and Python then raises in the main thread at whatever it is doing: ``held``
+defers them while a run is taken down, and the test bed's own threads block
+them for good (``main_thread_only``), so they wake the main thread.  A
+Ctrl-C that lands in a finaliser (``__del__``) would be printed and lost:
+``redeliver_lost_interrupts`` delivers it again.
 """
 
 import _thread
+import os
 import signal
 import sys
 import threading
@@ -25,15 +26,25 @@ def main_thread_only():
 
 @contextmanager
 def held():
-    """Hold the stop signals in the main thread until the body is done."""
+    """Hold the stop signals until the body is done, then act on any that came.
+
+    Done with Python-level handlers, not the thread's signal mask: a thread
+    the test bed did not start (multiprocessing's queue feeder) may be the one
+    the kernel hands the signal to.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    came = []
+    previous = {signum: signal.signal(signum, lambda signum, _frame: came.append(signum))
+                for signum in STOP_SIGNALS}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for signum in came:
+            signal.raise_signal(signum)
 
 
 def exit_on_termination():
@@ -63,3 +74,12 @@ def redeliver_lost_interrupts():
 def _interrupt_main_soon():
     time.sleep(0.005)
     _thread.interrupt_main()
+
+
+def exit_soon(code, within):
+    """Make sure the process ends with *code* within *within* seconds, even if its exit hangs."""
+    def force():
+        time.sleep(within)
+        sys.stderr.flush()
+        os._exit(code)
+    threading.Thread(target=force, name="exit-watchdog", daemon=True).start()

@@ -157,3 +157,32 @@ def test_ctrl_c_at_any_moment_leaves_nothing(delay, no_leftovers, tmp_path):
     err = log.read_text()
     assert process.returncode in (0, 130), err
     assert "Traceback" not in err
+
+
+def test_run_side_by_side_gives_the_serial_verdicts(tmp_path, no_leftovers):
+    """`testbed run -j 2` cuts the tests into pieces run in two processes: same verdicts."""
+    verdicts = {}
+    for jobs in (1, 2):
+        out = tmp_path / f"j{jobs}"
+        done = run_testbed("run", "ICMPv4", "--stack", "linux", "--out", str(out), "-j", str(jobs))
+        assert done.returncode == 0, done.stdout + done.stderr
+        records = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+        verdicts[jobs] = {r["id"]: r["verdict"] for r in records}
+    assert verdicts[1] == verdicts[2]
+
+
+@pytest.mark.parametrize("how", ["SIGINT to the group", "SIGINT", "SIGTERM"])
+def test_side_by_side_run_stopped_leaves_nothing(how, tmp_path, no_leftovers):
+    """Ctrl-C in a terminal (the whole group), or a signal to testbed alone: every piece
+    is taken down, and the exit code says why."""
+    process = subprocess.Popen([*TESTBED, "run", "ICMPv4", "--stack", "linux", "-j", "2",
+                                "--out", str(tmp_path / "out")], start_new_session=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    time.sleep(3)
+    if how == "SIGINT to the group":
+        os.killpg(process.pid, signal.SIGINT)
+    else:
+        process.send_signal(getattr(signal, how))
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == (143 if how == "SIGTERM" else 130), err
+    assert "Traceback" not in err and "leaked" not in err
