@@ -11,6 +11,7 @@ import queue
 import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 from . import expected as expectations, packets, report, signals, topology
@@ -148,16 +149,20 @@ class _Execution:
         self.since = self.capture.mark()
         self.first_send = self.decided = None
         self.matched = set()     # capture indexes of the frames that decided expectations
+        self.phases = Phases()
 
     def carry_out(self):
         """Reset the DUT, set it up, introduce the senders, then take the steps."""
         self.capture.answer_resolution(self.test.resolve)
-        self.dut.reset()
-        self._role()
-        for operation in self.test.setup:
-            self._operate(operation, "set-up")
+        with self.phases("reset"):
+            self.dut.reset()
+            self._role()
+        with self.phases("setup"):
+            for operation in self.test.setup:
+                self._operate(operation, "set-up")
         if self.test.introduce:
-            self._introduce()
+            with self.phases("introduce"):
+                self._introduce()
         for step in self.test.steps:
             self._step(step)
         self.decided = time.monotonic()
@@ -202,21 +207,22 @@ class _Execution:
 
     def _step(self, step, control=False):
         (kind, body), = step.items()
-        if kind == "send":
-            self._send(body)
-        elif kind == "expect":
-            self._expect(body, control)
-        elif kind == "expect_none":
-            self._expect_none(body)
-        elif kind == "expect_fragments":
-            self._expect_fragments(body, control)
-        elif kind == "dut":
-            self.since = self.capture.mark()
-            self._operate(body, "DUT action")
-        elif kind == "wait":
-            time.sleep(body)
-        elif kind == "resolve":
-            self.capture.answer_resolution(body)
+        with self.phases("control" if control else STEP_PHASES[kind]):
+            if kind == "send":
+                self._send(body)
+            elif kind == "expect":
+                self._expect(body, control)
+            elif kind == "expect_none":
+                self._expect_none(body)
+            elif kind == "expect_fragments":
+                self._expect_fragments(body, control)
+            elif kind == "dut":
+                self.since = self.capture.mark()
+                self._operate(body, "DUT action")
+            elif kind == "wait":
+                time.sleep(body)
+            elif kind == "resolve":
+                self.capture.answer_resolution(body)
 
     def _send(self, body):
         packet = packets.build(body["packet"], self.refs, body["from"])
@@ -308,8 +314,55 @@ class _Execution:
             raise Verdict("fail", f"expected {head} matching {expectation.describe()} on {port} "
                                   f"within {window:.2f} s; got {found[-1].packet.summary()}"
                                   + (f" ({limit} of them)" if limit > 1 else ""))
+        self.phases.leave()        # the rest is the control's time, not the window's
         for step in body["control"]:
             self._step(step, control=True)
+
+
+# The phase each kind of step's time counts under (results.PHASES).
+STEP_PHASES = {"send": "send", "expect": "answer", "expect_fragments": "answer",
+               "expect_none": "silence", "dut": "dut", "wait": "wait", "resolve": "send"}
+
+
+class Phases:
+    """Seconds spent per phase of a test (results.PHASES); ``with phases(name):`` times one.
+
+    Phases nest: time spent in an inner phase is not counted in the outer one.
+    """
+
+    def __init__(self):
+        self.seconds = {}
+        self._open = []          # [name or None, counted up to], innermost last
+
+    @contextmanager
+    def __call__(self, name):
+        self._settle()
+        self._open.append([name, time.monotonic()])
+        try:
+            yield
+        finally:
+            self._settle()
+            self._open.pop()
+            if self._open:
+                self._open[-1][1] = time.monotonic()
+
+    def leave(self):
+        """End the innermost phase here, though its block runs on (the rest counts nowhere)."""
+        self._settle()
+        self._open[-1][0] = None
+
+    def _settle(self):
+        """Count the innermost phase's time up to now."""
+        if self._open:
+            name, since = self._open[-1]
+            now = time.monotonic()
+            if name is not None:
+                self.seconds[name] = self.seconds.get(name, 0.0) + now - since
+            self._open[-1][1] = now
+
+    def rounded(self):
+        """{phase: seconds}, to the tenth of a millisecond."""
+        return {name: round(value, 4) for name, value in self.seconds.items()}
 
 
 def _missing_verdict(control, reason):
@@ -418,16 +471,18 @@ class Runner:
         if verdict != "pass" and session.note:
             reason += f" ({session.note})"
         pcap = self.out / "pcap" / f"{test.id}.pcapng"
-        session.capture.write_pcap(pcap, mark)
-        ladder = session.capture.ladder(mark, execution.matched)
+        with execution.phases("record"):
+            session.capture.write_pcap(pcap, mark)
+            ladder = session.capture.ladder(mark, execution.matched)
         crashed = None
-        if not session.dut.alive():
-            crashed = "the DUT stopped answering during this test"
-        elif not session.data_path_alive():
-            crashed = (f"the DUT stopped answering {session.probe[0].name}'s "
-                       f"{'ARP request' if session.family == 'ipv4' else 'Neighbor Solicitation'}"
-                       " after this test, even after a reset: its data path died, though its "
-                       "control channel answers")
+        with execution.phases("health"):
+            if not session.dut.alive():
+                crashed = "the DUT stopped answering during this test"
+            elif not session.data_path_alive():
+                crashed = (f"the DUT stopped answering {session.probe[0].name}'s "
+                           f"{'ARP request' if session.family == 'ipv4' else 'Neighbor Solicitation'}"
+                           " after this test, even after a reset: its data path died, though its "
+                           "control channel answers")
         restarted = crashed is not None
         if restarted:
             verdict, reason = "crash", f"{crashed} ({verdict}: {reason})" if reason else crashed
@@ -437,14 +492,15 @@ class Runner:
         if verdict == "pass" and execution.first_send is not None and execution.decided is not None:
             send_to_verdict = round((execution.decided - execution.first_send) * 1000, 2)
         return self._record(test, verdict, reason, time.monotonic() - started,
-                            pcap if pcap.exists() else None, send_to_verdict, ladder), restarted
+                            pcap if pcap.exists() else None, send_to_verdict, ladder,
+                            execution.phases.rounded()), restarted
 
     def _record(self, test, verdict, reason, duration, pcap, send_to_verdict=None,
-                ladder=(None, 0)):
+                ladder=(None, 0), phases=None):
         result = Result(test.id, test.suite, test.title, test.reference, test.classification,
                         test.topology, test.role, self.manifest.name, verdict, reason,
                         round(duration, 4), str(pcap.relative_to(self.out)) if pcap else "",
-                        send_to_verdict, test.description, *ladder)
+                        send_to_verdict, test.description, *ladder, phases)
         self.on_result(result)
         return result
 

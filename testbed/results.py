@@ -47,10 +47,27 @@ class Result:
     description: str = ""          # the requirement in words
     ladder: list | None = None     # the exchange: Capture.ladder rows
     ladder_left_out: int = 0       # frames beyond the ladder's rows
+    phases: dict | None = None     # where the test's time went: {phase: seconds} (PHASES)
 
     def to_json(self):
         """A JSON-able dict."""
         return asdict(self)
+
+
+# The phases of a test's time, as Result.phases names them.
+PHASES = {
+    "reset": "the DUT reset to the baseline, and its role set",
+    "setup": "the test's set-up operations",
+    "introduce": "senders asking the DUT for its address",
+    "send": "building and sending packets",
+    "answer": "waiting for expected frames",
+    "silence": "expect_none windows",
+    "control": "positive controls",
+    "dut": "contract operations during the steps",
+    "wait": "wait steps",
+    "record": "writing the pcap and the exchange",
+    "health": "checking that the DUT is still alive",
+}
 
 
 class ResultsFile:
