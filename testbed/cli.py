@@ -313,7 +313,9 @@ def _print_comparison(name, comparison):
 @click.option("--update-expected", is_flag=True,
               help="Rewrite each stack's expected verdicts from this run.")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=os.cpu_count() or 1,
-              show_default="the machine's cores", help="Stacks run side by side.")
+              show_default="the machine's cores",
+              help="Sessions side by side: up to that many stacks at once and, when it "
+                   "exceeds the stacks, each stack's tests in pieces (`testbed run -j`).")
 def matrix(stack_names, suites, out_dir, silence, update_expected, jobs):
     """Run the suites against several stacks and compare them side by side.
 

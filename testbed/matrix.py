@@ -18,14 +18,15 @@ from .results import read as read_results
 RUN_EXIT_OK = (0, 1)   # testbed run: all passed / some did not
 
 
-def run_stack(manifest, selectors, out, silence=None, update_expected=False):
-    """Run *selectors* against one stack in a child ``testbed run``; return its exit status.
+def run_stack(manifest, selectors, out, silence=None, update_expected=False, jobs=1):
+    """Run *selectors* against one stack in a child ``testbed run -j jobs``; return its
+    exit status.
 
     Its console output goes to ``out/run.log``.
     """
     out.mkdir(parents=True, exist_ok=True)
     argv = [sys.executable, "-m", "testbed", "run", *selectors, "--stack", str(manifest.path),
-            "--out", str(out)]
+            "--out", str(out), "-j", str(jobs)]
     if silence is not None:
         argv += ["--silence", str(silence)]
     if update_expected:
@@ -100,19 +101,23 @@ def _markdown(header, rows, manifests, results, failures):
 
 def make(manifests, selectors, out_dir, silence=None, on_stack=None, update_expected=False,
          jobs=1):
-    """Run *selectors* against every manifest, *jobs* stacks at a time, and write the matrix.
+    """Run *selectors* against every manifest, *jobs* sessions at a time, and write the matrix.
 
     Each stack's run is a process of its own with its own namespaces, so runs
-    side by side do not meet.  Returns (results, failures, comparisons):
+    side by side do not meet.  Up to *jobs* stacks run at once; when *jobs*
+    exceeds the stacks, each stack's run cuts its tests into pieces too
+    (``testbed run -j``), so that about *jobs* sessions run side by side.  Returns (results, failures, comparisons):
     *failures* maps a stack whose run did not complete to why; *comparisons*
     maps each stack that has expected verdicts to its ``expected.Comparison``.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     got, failures, comparisons = {}, {}, {}
-    with ThreadPoolExecutor(max_workers=max(1, jobs), initializer=signals.main_thread_only) as pool:
+    at_once = max(1, min(jobs, len(manifests)))
+    pieces = max(1, jobs // len(manifests)) if manifests else 1
+    with ThreadPoolExecutor(at_once, initializer=signals.main_thread_only) as pool:
         running = {pool.submit(run_stack, manifest, selectors, out / manifest.name, silence,
-                               update_expected): manifest for manifest in manifests}
+                               update_expected, pieces): manifest for manifest in manifests}
         for done in as_completed(running):
             manifest = running[done]
             got[manifest.name] = read_results(out / manifest.name)

@@ -23,6 +23,7 @@ from enum import StrEnum
 from ipaddress import ip_address, ip_interface
 
 from ..errors import ControlError, Unsupported
+from .control import OP_TIMEOUT
 
 
 class Capability(StrEnum):
@@ -236,12 +237,12 @@ class Dut:
     def alive(self):
         """True if the stack is running and answers its control channel.
 
-        By default: the DUT namespace's shell answers within a second; a stack
+        By default: the DUT namespace's shell answers within OP_TIMEOUT; a stack
         running as a process of its own adds its own check.
         """
         from ..nodeshell import NodeGone   # here: the contract itself needs no Mininet
         try:
-            return self.node.run("true", timeout=1.0)[1] == 0
+            return self.node.run("true", timeout=OP_TIMEOUT)[1] == 0
         except NodeGone:
             return False
 

@@ -7,7 +7,8 @@ import time
 
 from ..errors import ControlError, Unsupported
 
-OP_TIMEOUT = 1.0   # every operation answers within this, unless it says otherwise
+OP_TIMEOUT = 5.0   # every operation answers within this, unless it says otherwise; a dead
+                   # stack is noticed at once (it hangs up), so a slow machine costs no verdict
 
 
 class StackGone(ControlError):

@@ -119,12 +119,12 @@ class ProcessDut(Dut):
             process.wait()
 
     def alive(self):
-        """The shim's process runs and answers ``hello`` within a second."""
+        """The shim's process runs and answers ``hello`` within OP_TIMEOUT."""
         if self.process is None or self.process.poll() is not None or self.client is None:
             return False
         try:
             self.client.call("hello")
-            return self.node.run("true", timeout=1.0)[1] == 0
+            return self.node.run("true", timeout=OP_TIMEOUT)[1] == 0
         except (StackGone, NodeGone):
             return False
 

@@ -186,3 +186,20 @@ def test_side_by_side_run_stopped_leaves_nothing(how, tmp_path, no_leftovers):
     _, err = process.communicate(timeout=30)
     assert process.returncode == (143 if how == "SIGTERM" else 130), err
     assert "Traceback" not in err and "leaked" not in err
+
+
+def test_a_one_fault_linux_held_to_linux_expectations_names_its_regressions(tmp_path,
+                                                                            no_leftovers):
+    """Linux told not to send Redirects, held to Linux's expected verdicts: exit 1, and the
+    Redirect test is listed as a regression; an unaffected test is not."""
+    root = Path(__file__).parents[2]
+    manifest = tmp_path / "linux-no-redirects.yaml"
+    manifest.write_text((root / "stacks/examples/linux-no-redirects.yaml").read_text())
+    (tmp_path / "linux-no-redirects.expected.yaml").write_text(
+        (root / "stacks/linux/expected.yaml").read_text())
+    done = run_testbed("run", "IPGW-7.1", "IPGW-1.1", "--stack", str(manifest),
+                       "--out", str(tmp_path / "out"))
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "1 regression(s)" in done.stdout
+    assert "IPGW-7.1     expected pass, got fail" in done.stdout
+    assert "IPGW-1.1" not in done.stdout.split("regression(s)")[1]
