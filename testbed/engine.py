@@ -10,7 +10,6 @@ import os
 import queue
 import time
 import traceback
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -396,35 +395,37 @@ class Runner:
         return self._execute_side_by_side(groups, jobs, [test.id for test in tests])
 
     def _execute_side_by_side(self, groups, jobs, order):
-        """Run pieces of *groups* in *jobs* processes; stream their results to on_result."""
+        """Run pieces of *groups* in *jobs* worker processes; stream their results to
+        on_result.  However the run ends, every worker has ended when this returns."""
         size = max(1, -(-len(order) // (2 * jobs)))      # two pieces per job: ends even out
-        pieces = [(topo, family, group[start:start + size])
-                  for (topo, family), group in groups.items()
-                  for start in range(0, len(group), size)]
         context = multiprocessing.get_context("spawn")   # no threads or locks inherited
-        finished = context.Queue()
+        pieces, finished = context.Queue(), context.Queue()
+        pieces.cancel_join_thread()   # pieces no worker took are moot: never wait to send them
+        for (topo, family), group in groups.items():
+            for start in range(0, len(group), size):
+                pieces.put((topo, family, group[start:start + size]))
+        workers = [context.Process(target=_worker, name=f"piece-worker-{n}", daemon=True,
+                                   args=(self.manifest, self.out, self.silence, pieces, finished))
+                   for n in range(jobs)]
         results = []
-        pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_piece_worker,
-                                   initargs=(finished,))
         try:
-            running = [pool.submit(_run_piece, self.manifest, self.out, self.silence, *piece)
-                       for piece in pieces]
+            for worker in workers:
+                pieces.put(None)              # one "no more pieces" for each worker
+                worker.start()
             while len(results) < len(order):
                 try:
                     result = finished.get(timeout=0.5)
                 except queue.Empty:
-                    for future in running:
-                        if future.done():
-                            future.result()      # a piece that died raises here
+                    if not any(worker.is_alive() for worker in workers):
+                        raise TestbedError(f"the run's workers ended with {len(results)} of "
+                                           f"{len(order)} results") from None
                     continue
                 self.on_result(result)
                 results.append(result)
-        except BaseException:   # Ctrl-C, a signal, a worker's failure: every piece unwinds
-            for worker in multiprocessing.active_children():
-                worker.terminate()
-            pool.shutdown(wait=True, cancel_futures=True)
+        except BaseException:     # Ctrl-C, a signal, a failure: every piece unwinds
+            _end_workers(workers, ask=True)
             raise
-        pool.shutdown()
+        _end_workers(workers, ask=False)   # they are leaving: told there are no more pieces
         position = {test_id: n for n, test_id in enumerate(order)}
         return sorted(results, key=lambda result: position[result.id])
 
@@ -505,24 +506,36 @@ class Runner:
         return result
 
 
-_finished = None    # in a worker process of Runner._execute_side_by_side: where results go
+WORKER_GRACE = 15.0   # seconds a worker has to take its piece down before it is killed
 
 
-def _piece_worker(finished):
-    """Start a worker process: it reports each result to *finished*, and a termination
-    signal (from the parent, when the run ends early) unwinds it so its piece is taken down."""
-    global _finished
-    _finished = finished
+def _worker(manifest, out, silence, pieces, finished):
+    """A worker process: run pieces until told there are no more, each result to *finished*.
+
+    A termination signal (the parent's, when the run ends early) unwinds the
+    piece at hand, whose session is taken down on the way, and ends the worker.
+    """
     signals.exit_on_termination()
-
-
-def _run_piece(manifest, out, silence, topo, family, tests):
-    """In a worker process: run one piece of a group; each result goes to the parent's queue."""
-    runner = Runner(manifest, out, silence, _finished.put)
+    runner = Runner(manifest, out, silence, finished.put)
     try:
-        runner._run_group(topo, family, tests)
+        for topo, family, tests in iter(pieces.get, None):
+            runner._run_group(topo, family, tests)
     except (KeyboardInterrupt, SystemExit):
-        os._exit(1)   # the run is ending and this piece is down: take no further piece
+        os._exit(1)       # the piece is down; what is left in the queues is the parent's
+
+
+def _end_workers(workers, ask):
+    """Wait WORKER_GRACE s for the workers to end (having asked them, SIGTERM, if *ask*),
+    then kill any left."""
+    for worker in workers:
+        if ask and worker.pid is not None and worker.is_alive():
+            worker.terminate()
+    deadline = time.monotonic() + WORKER_GRACE
+    for worker in (w for w in workers if w.pid is not None):     # those started
+        worker.join(max(0.0, deadline - time.monotonic()))
+        if worker.is_alive():
+            worker.kill()
+            worker.join()
 
 
 def run_tests(tests, manifest, out, silence=None, on_result=None, expected=None, jobs=1):

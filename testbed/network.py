@@ -17,7 +17,7 @@ from mininet.link import Intf, Link
 from mininet.net import Mininet
 from mininet.node import Host, Switch
 
-from . import nodeshell, runstate, signals
+from . import nodeshell, runstate, shaping, signals
 from .errors import EnvironmentProblem
 from .linuxcmd import (BRIDGE_NO_NETFILTER, FORWARDING, KERNEL_DEFAULTS, NO_DAD, SILENT,
                        ip_batch, proc_writes, route_args, tx_checksums_in_software)
@@ -154,6 +154,14 @@ class Emulation:
                 raise EnvironmentProblem(f"could not configure node {node.name}: "
                                          f"{out.strip() or f'exit {rc}'}")
         self._wait_operational()
+        self._shape_links()
+
+    def _shape_links(self):
+        """Apply the topology's link shaping, in both directions (tc on each end)."""
+        for (a, b), spec in self.topology.shaping.items():
+            for end in (a, b):
+                node, _, ifname = end.partition(":")
+                shaping.apply(self.net[node], ifname, spec.rate, spec.delay, spec.loss)
 
     def _add_nodes(self):
         """Start every node's shell at once, then register them in file order."""
@@ -236,12 +244,16 @@ class Emulation:
                     self.dut.stop()
             finally:
                 nodes = list(self.net.nameToNode.values()) if self.net else []
-                namespaces = runstate.namespaces_of(n.pid for n in nodes)
+                # Sweep while the node shells still hold the namespaces: once a
+                # namespace dies the kernel reuses its number for the next one
+                # created, perhaps by a run side by side, which a later sweep
+                # by number would hit.
+                if self.run is not None:
+                    runstate.sweep(self.run.id, runstate.namespaces_of(n.pid for n in nodes))
                 for node in nodes:
                     if node.shell:
                         _hang_up(node)
                 if self.run is not None:
-                    runstate.sweep(self.run.id, namespaces)
                     self.run.remove()
                 self.net, self.dut = None, None
 

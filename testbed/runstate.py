@@ -137,10 +137,19 @@ def marked():
 
 
 def sweep(run_id, namespaces=(), timeout=3.0):
-    """Kill every process of *run_id* and every process in *namespaces*; return their pids."""
-    namespaces = set(namespaces) | namespaces_of(marked().get(run_id, []))
-    victims = [pid for pid in _pids()
-               if _marker(pid) == run_id or _netns(pid) in namespaces]
+    """Kill every process of *run_id* and every process in *namespaces*; return their pids.
+
+    A namespace where a process of another run lives is spared: the kernel
+    gives a dead namespace's number to the next one created, so a number a
+    dead run recorded may by now name a namespace of a run side by side.
+    """
+    processes = {pid: (_marker(pid), _netns(pid)) for pid in _pids()}
+    foreign = {ns for marker, ns in processes.values()
+               if marker and marker.startswith(PREFIX) and marker != run_id}
+    namespaces = (set(namespaces) - foreign) | namespaces_of(
+        pid for pid, (marker, _) in processes.items() if marker == run_id)
+    victims = [pid for pid, (marker, ns) in processes.items()
+               if marker == run_id or ns in namespaces]
     for pid in victims:
         try:
             os.kill(pid, signal.SIGKILL)
