@@ -43,6 +43,12 @@ FORWARDING = {"ipv4": "net.ipv4.ip_forward", "ipv6": "net.ipv6.conf.all.forwardi
 # and "nodad" addresses); everything else is the kernel's default.
 ICMP_UNLIMITED = {"net.ipv4.icmp_ratemask": 0, "net.ipv6.icmp.ratelimit": 0}
 
+# What a Router Advertisement sets on a Linux interface besides routes (RFC 4861
+# §6.3.4: CurHopLimit, LinkMTU, BaseReachableTime, RetransTimer), which a reset
+# puts back: the kernel's defaults (IPV6_DEFAULT_HOPLIMIT, ND_REACHABLE_TIME,
+# ND_RETRANS_TIMER) and the interface's own MTU.
+_RA_HOP_LIMIT, _RA_REACHABLE_MS, _RA_RETRANS_MS = 64, 30000, 1000
+
 _SYSCTL_NAME = re.compile(r"[A-Za-z0-9_.\-/]+")
 
 
@@ -51,6 +57,18 @@ def baseline_sysctls(forwarding, extra=None):
     *forwarding* (off for the others), ICMP error rate limiting off, then *extra*."""
     return {**{FORWARDING[f]: int(f in forwarding) for f in FORWARDING},
             **ICMP_UNLIMITED, **(extra or {})}
+
+
+def router_advertised_defaults(interfaces):
+    """Sysctls {name: value} undoing what Router Advertisements set on *interfaces*
+    [(name, mtu)]: hop limit, IPv6 MTU, base reachable time and retransmission timer."""
+    settings = {}
+    for name, mtu in interfaces:
+        settings.update({f"net.ipv6.conf.{name}.hop_limit": _RA_HOP_LIMIT,
+                         f"net.ipv6.conf.{name}.mtu": mtu,
+                         f"net.ipv6.neigh.{name}.base_reachable_time_ms": _RA_REACHABLE_MS,
+                         f"net.ipv6.neigh.{name}.retrans_time_ms": _RA_RETRANS_MS})
+    return settings
 
 
 def is_sysctl_name(name):
@@ -110,25 +128,42 @@ def _family(text):
     return "ipv6" if ":" in str(text) else "ipv4"
 
 
-def restore_batches(interfaces, routes, present):
+def restore_batches(interfaces, routes, present, kernel_routes=()):
     """``ip -batch`` lines {"ipv4": [...], "ipv6": [...]} bringing a Linux DUT's links,
     addresses, routes and neighbour caches to the baseline.
 
     *interfaces* is [(name, mtu, addresses)] for the baseline's interfaces,
     the addresses as text or ipaddress interfaces; *routes* is
     [(destination, gateway, device)]; *present* is ``ip -j addr show`` by
-    interface name ({} for a fresh kernel).  Links and addresses change only
-    where they differ; static, boot and RA routes and every neighbour entry
-    are flushed.  IPv6 addresses skip DAD.
+    interface name ({} for a fresh kernel); *kernel_routes* is ``ip -6 -j
+    route show proto kernel``.  Links and addresses change only where they
+    differ; static, boot and RA routes, the kernel's IPv6 routes other than
+    those of the baseline's prefixes (the on-link prefixes Router
+    Advertisements added) and every neighbour entry are removed.  IPv6
+    addresses skip DAD.
     """
-    lines = {"ipv4": ["link set dev lo up"], "ipv6": []}
+    own = {(str(ipaddress.ip_interface(a).network), name) for name, _, addresses in interfaces
+           for a in addresses if _family(a) == "ipv6"}
+    own |= {("fe80::/64", name) for name, _, _ in interfaces}
+    names = {name for name, _, _ in interfaces}
+    lines = {"ipv4": ["link set dev lo up"],
+             "ipv6": [f"route del {r['dst']} dev {r['dev']} proto kernel"
+                      for r in kernel_routes if r.get("dev") in names and
+                      r.get("type", "unicast") == "unicast" and (r["dst"], r["dev"]) not in own]}
     for name, mtu, addresses in interfaces:
         now = present.get(name, {})
         if now.get("mtu") != mtu or "UP" not in now.get("flags", []):
             lines["ipv4"].append(f"link set dev {name} mtu {mtu} up")
+        # An address a test left tentative or found duplicate (DAD switched on by a
+        # knob) is put back without DAD: removed, then added again if the baseline
+        # has it (the link-local address always does).
+        unsettled = {f"{a['local']}/{a['prefixlen']}": a.get("scope") == "link"
+                     for a in now.get("addr_info", []) if a.get("tentative") or a.get("dadfailed")}
+        lines["ipv6"] += [f"addr del {text} dev {name}" for text in sorted(unsettled)]
         have = {f"{a['local']}/{a['prefixlen']}" for a in now.get("addr_info", [])
-                if a.get("scope") != "link"}
-        want = {str(ipaddress.ip_interface(a)) for a in addresses}
+                if a.get("scope") != "link"} - set(unsettled)
+        want = {str(ipaddress.ip_interface(a)) for a in addresses} | {
+            text for text, link in unsettled.items() if link}
         for text in sorted(have - want):
             lines[_family(text)].append(f"addr del {text} dev {name}")
         for text in sorted(want - have):

@@ -9,7 +9,8 @@ Only layers from scapy's link, IPv4, IPv6 and ICMP modules are allowed, and
 values are plain data — a ``$`` reference to a topology value, a number, a
 string, raw bytes as ``{hex: ..}``, ``{mac_bytes: ..}`` or ``{size: N, fill: B}``
 — never code.  In an expectation a field may also be ``any``,
-``{min: .., max: ..}``, ``{in: [..]}``, ``{not: ..}``, or ``absent`` for a layer.
+``{min: .., max: ..}``, ``{in: [..]}``, ``{not: ..}``, ``{in_prefix: CIDR}`` (an
+address inside a prefix), or ``absent`` for a layer.
 """
 
 import ipaddress
@@ -40,6 +41,8 @@ class References:
 
     ``$HOST-1.mac``, ``$HOST-1.ipv4``, ``$HOST-1.ipv6``, ``$HOST-1.ipv6_link_local``
     (identities); ``$dut.eth0.ipv4`` and the same attributes for node interfaces;
+    ``.solicited_node`` and ``.solicited_node_link_local`` give the solicited-node
+    multicast address of the global and of the link-local IPv6 address;
     ``.prefix`` and ``.broadcast`` give the network's prefix and IPv4 broadcast.
     """
 
@@ -74,12 +77,24 @@ class References:
             return str(address.ip)
         if attribute == "ipv6_link_local":
             return str(thing.ipv6_link_local)
+        if attribute in ("solicited_node", "solicited_node_link_local"):
+            address = (thing.ipv6_link_local if attribute.endswith("link_local")
+                       else thing.address("ipv6") and thing.address("ipv6").ip)
+            if address is None:
+                raise KeyError(f"${name}: {owner} has no ipv6 address")
+            return solicited_node(address)
         if attribute in ("prefix", "broadcast", "prefix6"):
             address = thing.address("ipv6" if attribute == "prefix6" else "ipv4")
             if attribute == "broadcast":
                 return str(address.network.broadcast_address)
             return str(address.network)
         raise KeyError(f"${name}: unknown attribute {attribute!r}")
+
+
+def solicited_node(address):
+    """The solicited-node multicast address of an IPv6 *address* (RFC 4291 §2.7.1)."""
+    low = int(ipaddress.IPv6Address(str(address))) & 0xFFFFFF
+    return str(ipaddress.IPv6Address(int(ipaddress.IPv6Address("ff02::1:ff00:0")) | low))
 
 
 def layer_class(name):
@@ -385,6 +400,8 @@ def _agrees(got, want):
             return isinstance(got, bytes) and got == _field_value(None, None, want)
         if "startswith_hex" in want:
             return isinstance(got, bytes) and got.startswith(bytes.fromhex(want["startswith_hex"]))
+        if "in_prefix" in want:
+            return _in_prefix(got, want["in_prefix"])
     if isinstance(got, bytes) and isinstance(want, str):
         return got == want.encode()
     if isinstance(got, str) and isinstance(want, str):
@@ -392,6 +409,14 @@ def _agrees(got, want):
     if isinstance(got, (list, tuple)) and isinstance(want, list):
         return list(got) == want
     return got == want
+
+
+def _in_prefix(got, prefix):
+    """True if *got* is an IP address inside *prefix* (CIDR), e.g. an autoconfigured source."""
+    try:
+        return ipaddress.ip_address(got) in ipaddress.ip_network(prefix, strict=False)
+    except (TypeError, ValueError):
+        return False
 
 
 def _normal(text):

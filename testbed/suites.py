@@ -36,6 +36,14 @@ SUITES = (
           "reassembly, the router role (RFC 8200 and its updates)"),
     Suite("ICMPv6", "icmpv6", "ipv6", True,
           "ICMP for IPv6: echo, the error messages and the rules for sending them (RFC 4443)"),
+    Suite("IPv6-NDP", "ipv6-ndp", "ipv6", False,
+          "Neighbor Discovery: message validation, address resolution, the neighbour "
+          "cache and unreachability detection, router and prefix discovery, Redirect "
+          "(RFC 4861; RFC 6980, RFC 4191 where cited); tests the cache itself, so senders "
+          "do not introduce themselves"),
+    Suite("SLAAC", "slaac", "ipv6", False,
+          "IPv6 stateless address autoconfiguration: duplicate address detection, "
+          "addresses from Router Advertisement prefixes and their lifetimes (RFC 4862)"),
     Suite("PMTU", "pmtu", "ipv6", True,
           "Path MTU discovery, host side: RFC 8201 for IPv6 and, in files that say "
           "family: ipv4, RFC 1191 for IPv4"),

@@ -27,7 +27,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))   # testbed itself, when run from a checkout
 
 from testbed.linuxcmd import (FORWARDING, baseline_sysctls, is_sysctl_name,  # noqa: E402
-                              proc_writes, restore_batches, route_args, sysctl_command)
+                              proc_writes, restore_batches, route_args,
+                              router_advertised_defaults, sysctl_command)
 from testbed.stacks.iputils import parse_ping    # noqa: E402
 from testbed.stacks.serve import Refused, Shim     # noqa: E402
 
@@ -163,11 +164,14 @@ class UmlShim(Shim):
     def op_reset(self):
         """Back to the baseline, changing only what differs from it."""
         present = json.loads(self.guest.shell("ip -j addr show", "reading addresses") or "[]")
-        self.guest.shell(self._restore_script({e["ifname"]: e for e in present}),
+        routes = json.loads(self.guest.shell("ip -6 -j route show proto kernel",
+                                             "reading routes") or "[]")
+        self.guest.shell(self._restore_script({e["ifname"]: e for e in present},
+                                              kernel_routes=routes),
                          "restoring the baseline")
         self.knob_originals.clear()
 
-    def _restore_script(self, present, first=":", renames=()):
+    def _restore_script(self, present, first=":", renames=(), kernel_routes=()):
         """A guest script bringing links, addresses, routes, caches, sysctls to the baseline.
 
         *present* is ``ip -j addr show`` by interface name; *first* runs before
@@ -180,14 +184,18 @@ class UmlShim(Shim):
         """
         lines = restore_batches(
             [(i["name"], i["mtu"], i.get("addresses", [])) for i in self.baseline["interfaces"]],
-            [_route(**route) for route in self.baseline["routes"]], present)
+            [_route(**route) for route in self.baseline["routes"]], present,
+            kernel_routes)
         lines["ipv4"][:0] = renames
         script = [f"{self._close_listeners()} && {first} &&"]
         for family, flag in (("ipv4", "-4"), ("ipv6", "-6")):
             script += [f"ip {flag} -force -batch - <<'@@EOF' &&", *lines[family], "@@EOF"]
         if self.knob_originals:
             script.append(sysctl_command(self.knob_originals) + " &&")
-        script.append(proc_writes(baseline_sysctls(self.baseline["forwarding"]),
+        advertised = router_advertised_defaults((i["name"], i["mtu"])
+                                                for i in self.baseline["interfaces"])
+        script.append(proc_writes({**advertised,
+                                   **baseline_sysctls(self.baseline["forwarding"])},
                                   stop_on_error=True))
         return "\n".join(script)
 
@@ -210,10 +218,8 @@ class UmlShim(Shim):
                          "setting the MTU")
 
     def op_addr_add(self, interface, address):
-        """Add an address (IPv6 without DAD, as the baseline's)."""
-        address = _cidr(address)
-        nodad = " nodad" if address.version == 6 else ""
-        self.guest.shell(f"ip addr add {address} dev {_name(interface)}{nodad}",
+        """Add an address; IPv6 DAD follows accept_dad (off at baseline, on by knob)."""
+        self.guest.shell(f"ip addr add {_cidr(address)} dev {_name(interface)}",
                          "adding an address")
 
     def op_addr_del(self, interface, address):

@@ -9,8 +9,8 @@ import time
 
 from ..errors import ControlError, InputError
 from ..linuxcmd import (FORWARDING, KERNEL_DEFAULTS, NO_DAD, baseline_sysctls, ip_batch,
-                        is_sysctl_name, restore_batches, route_args, sysctl_command,
-                        tx_checksums_in_software)
+                        is_sysctl_name, restore_batches, route_args,
+                        router_advertised_defaults, sysctl_command, tx_checksums_in_software)
 from .contract import Capability, Datagram, Dut, Neighbor
 from .iputils import parse_ping
 
@@ -71,9 +71,11 @@ class LinuxDut(Dut):
             listener.close()
         self._listeners.clear()
         present = json.loads(self.shell("ip -j addr show", "reading addresses") or "[]")
-        self._restore({entry["ifname"]: entry for entry in present})
+        routes = json.loads(self.shell("ip -6 -j route show proto kernel", "reading routes")
+                            or "[]")
+        self._restore({entry["ifname"]: entry for entry in present}, kernel_routes=routes)
 
-    def _restore(self, present, first=()):
+    def _restore(self, present, first=(), kernel_routes=()):
         """Bring addresses, routes, neighbours and sysctls to the baseline in one round trip.
 
         The batches go through files in the run's folder; the sysctls through
@@ -83,10 +85,14 @@ class LinuxDut(Dut):
         lines = restore_batches(
             [(i.name, i.mtu, [a for a in (i.ipv4, i.ipv6) if a is not None])
              for i in self.baseline.interfaces.values()],
-            [(r.destination, r.gateway, r.device) for r in self.baseline.routes], present)
+            [(r.destination, r.gateway, r.device) for r in self.baseline.routes], present,
+            kernel_routes)
+        advertised = router_advertised_defaults(
+            (i.name, i.mtu) for i in self.baseline.interfaces.values() if i.ipv6 is not None)
         commands = [*first, *(ip_batch(self.run.dir / f"dut-{family}.ip", lines[family], family)
                               for family in ("ipv4", "ipv6")),
-                    sysctl_command({**self._knob_originals, **self._baseline_sysctls()})]
+                    sysctl_command({**advertised, **self._knob_originals,
+                                    **self._baseline_sysctls()})]
         self.shell(" && ".join(commands), "restoring the baseline")
         self._knob_originals.clear()
 
@@ -100,8 +106,8 @@ class LinuxDut(Dut):
         self.shell(f"ip link set dev {shlex.quote(interface)} mtu {mtu}", "setting the MTU")
 
     def _add_address(self, interface, address):
-        nodad = " nodad" if address.version == 6 else ""
-        self.shell(f"ip addr add {address} dev {shlex.quote(interface)}{nodad}", "adding an address")
+        # No "nodad": DAD follows accept_dad, off at baseline (NO_DAD), on where a test sets it.
+        self.shell(f"ip addr add {address} dev {shlex.quote(interface)}", "adding an address")
 
     def _remove_address(self, interface, address):
         self.shell(f"ip addr del {address} dev {shlex.quote(interface)}", "removing an address")

@@ -46,3 +46,29 @@ def test_restore_batches_change_only_what_differs():
         "route flush proto static", "route flush proto boot", "route flush cache",
         "route flush proto ra", "route add ::/0 via fe80::2 dev eth0 proto static",
         "neigh flush all nud all"]
+
+
+def test_restore_batches_put_back_addresses_left_tentative_or_duplicate():
+    present = {"eth0": {"mtu": 1500, "flags": ["UP"], "addr_info": [
+        {"local": "fe80::1", "prefixlen": 64, "scope": "link", "dadfailed": True,
+         "tentative": True},
+        {"local": "2001:2:0:1::1", "prefixlen": 64, "scope": "global", "tentative": True},
+        {"local": "2001:2:0:1::d7", "prefixlen": 64, "scope": "global", "dadfailed": True}]}}
+    lines = linuxcmd.restore_batches([("eth0", 1500, ["2001:2:0:1::1/64"])], [], present)
+    assert [line for line in lines["ipv6"] if line.startswith("addr")] == [
+        "addr del 2001:2:0:1::1/64 dev eth0", "addr del 2001:2:0:1::d7/64 dev eth0",
+        "addr del fe80::1/64 dev eth0",
+        "addr add 2001:2:0:1::1/64 dev eth0 nodad", "addr add fe80::1/64 dev eth0 nodad"]
+
+
+def test_reset_undoes_what_router_advertisements_set():
+    assert linuxcmd.router_advertised_defaults([("eth0", 1400)]) == {
+        "net.ipv6.conf.eth0.hop_limit": 64, "net.ipv6.conf.eth0.mtu": 1400,
+        "net.ipv6.neigh.eth0.base_reachable_time_ms": 30000,
+        "net.ipv6.neigh.eth0.retrans_time_ms": 1000}
+    routes = [{"dst": "2001:2:0:1::/64", "dev": "eth0"}, {"dst": "fe80::/64", "dev": "eth0"},
+              {"dst": "::1", "dev": "lo"},
+              {"dst": "2001:2:0:8::/64", "dev": "eth0", "type": "unicast"}]
+    lines = linuxcmd.restore_batches([("eth0", 1500, ["2001:2:0:1::1/64"])], [], {}, routes)
+    assert [line for line in lines["ipv6"] if line.startswith("route del")] == [
+        "route del 2001:2:0:8::/64 dev eth0 proto kernel"]

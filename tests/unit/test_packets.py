@@ -1,5 +1,7 @@
 """Packets as data: references, building, matching and the reasons given (plain data)."""
 
+import ipaddress
+
 import pytest
 from scapy.layers.inet import ICMP, IP, UDP, IPerror, UDPerror
 from scapy.layers.l2 import ARP, Ether
@@ -105,6 +107,15 @@ def test_expectation_matches_values_ranges_sets_negation_absence():
     assert Expectation([{"UDP": {}}], REFS).mismatches(frame()) == ["no UDP"]
 
 
+def test_expectation_matches_an_address_inside_a_prefix():
+    inside = [{"IP": {"src": {"in_prefix": "198.18.1.0/24"}}}]
+    outside = [{"IP": {"src": {"in_prefix": "198.18.2.0/24"}}}]
+    assert Expectation(inside, REFS).matches(frame())
+    assert not Expectation(outside, REFS).matches(frame())
+    assert not Expectation([{"ICMP": {"type": {"in_prefix": "198.18.1.0/24"}}}],
+                           REFS).matches(frame())
+
+
 def test_expectation_describes_itself_for_reasons():
     text = Expectation([{"ICMP": {"type": 5, "code": 1, "gw": "$RTR-1.ipv4"}}],
                        REFS).describe()
@@ -160,3 +171,10 @@ def test_fragments_cover_the_datagram_exactly_or_say_what_is_wrong():
                         (b"y" * 16)))
     assert not big.belongs(other)
     assert not big.belongs(Ether(bytes(Ether() / IP() / ICMP())))    # not a fragment at all
+
+
+def test_references_give_solicited_node_addresses():
+    assert REFS.resolve("$dut.eth0.solicited_node") == "ff02::1:ff00:1"
+    low = int(DUT0.ipv6_link_local) & 0xFFFFFF
+    assert int(ipaddress.ip_address(REFS.resolve("$dut.eth0.solicited_node_link_local"))) \
+        == int(ipaddress.ip_address("ff02::1:ff00:0")) | low
