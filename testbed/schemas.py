@@ -65,7 +65,9 @@ def _describe(error, where):
         return f"{place}: {error.instance!r} is not one of: {allowed}"
     if error.validator == "additionalProperties":
         return f"{place}: {error.message.replace('Additional properties', 'unknown key(s)')}"
-    if error.validator == "pattern" and where and where[0] == "links":
+    if error.validator == "pattern" and where and where[-1] == "rate":
+        return f"{place}: {error.instance!r} is not a rate as tc writes it (10mbit, 512kbit)"
+    if error.validator == "pattern" and where and where[0] == "links" and len(where) == 3:
         return f"{place}: {error.instance!r} is not an endpoint of the form node:ifname"
     if "propertyNames" in error.relative_schema_path:
         return f"{place}: bad name {error.instance!r}"

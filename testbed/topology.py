@@ -113,6 +113,16 @@ class Node:
 
 
 @dataclass(frozen=True)
+class Shaping:
+    """How a link is shaped, in both directions: a tc rate ("10mbit"); delay and loss need
+    netem (``testbed/shaping.py`` says *unsupported* where the kernel lacks it)."""
+
+    rate: str | None = None
+    delay: str | None = None
+    loss: str | None = None
+
+
+@dataclass(frozen=True)
 class Check:
     """One entry of the topology's ``checks:``: a kind and its arguments."""
 
@@ -131,6 +141,7 @@ class Topology:
     nodes: dict
     links: list
     checks: list
+    shaping: dict = field(default_factory=dict)   # (end a, end b) -> Shaping
 
     @property
     def dut(self):
@@ -165,7 +176,8 @@ class Topology:
         links = [link for link in self.links
                  if all(end.partition(":")[0] in kept for end in link)]
         return Topology(self.name, self.source, self.description, self.networks,
-                        kept, links, [])
+                        kept, links, [], {link: s for link, s in self.shaping.items()
+                                          if link in links})
 
 
 def find(name_or_path):
@@ -232,7 +244,12 @@ class _Builder:
             self.nodes[name].routes = self._routes(name, spec.get("routes") or [])
         checks = [self._check(i, entry) for i, entry in enumerate(data.get("checks") or [])]
         return Topology(data["name"], self.path, data.get("description", "").strip(),
-                        self.networks, self.nodes, links, checks)
+                        self.networks, self.nodes, links, checks, self._shaping(links))
+
+    def _shaping(self, links):
+        """(end a, end b) -> Shaping for every link that gives a third item."""
+        return {link: Shaping(**pair[2]) for link, pair in zip(links, self.data["links"])
+                if len(pair) > 2}
 
     def _network(self, name, spec):
         prefixes = {}
@@ -351,7 +368,7 @@ class _Builder:
     def _links(self):
         links, used = [], {}
         for index, pair in enumerate(self.data["links"]):
-            ends = tuple(self._endpoint(end, index, side) for side, end in enumerate(pair))
+            ends = tuple(self._endpoint(end, index, side) for side, end in enumerate(pair[:2]))
             if ends[0].partition(":")[0] == ends[1].partition(":")[0]:
                 self.fail(f"link {ends[0]} – {ends[1]}: both ends on one node", "links", index)
             for side, end in enumerate(ends):
