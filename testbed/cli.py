@@ -573,9 +573,7 @@ def lab_start(name):
 def lab_check(name, run_id):
     """Check lab NAME's tasks on the live run: exit 0 when all are done, 1 otherwise."""
     from . import labs
-    chosen = labs.load(name)
-    live = _pick_run(run_id)
-    labs.belongs(chosen, live)
+    chosen, live = _live_lab(name, run_id)
     results = labs.check(chosen, live)
     for number, result in enumerate(results, 1):
         mark = "done" if result.done else "not yet"
@@ -594,10 +592,17 @@ def lab_check(name, run_id):
 def lab_solve(name, run_id):
     """Apply the teacher's solution steps of lab NAME to the live run (for teachers)."""
     from . import labs
+    chosen, live = _live_lab(name, run_id)
+    labs.solve(chosen, live, lambda step: click.echo(f"{step.node}$ {step.run}"))
+
+
+def _live_lab(name, run_id):
+    """Lab NAME and the live run it is up in (refused if that run is another lab's)."""
+    from . import labs
     chosen = labs.load(name)
     live = _pick_run(run_id)
     labs.belongs(chosen, live)
-    labs.solve(chosen, live, lambda step: click.echo(f"{step.node}$ {step.run}"))
+    return chosen, live
 
 
 @lab.command(name="stop")

@@ -318,6 +318,59 @@ class _Execution:
             self._step(step, control=True)
 
 
+class Group:
+    """One topology built for a group of tests of one stack and family (Runner.open_group).
+
+    When the group cannot run a test (the stack cannot take the topology, the
+    DUT does not answer set-up verification, the test bed failed), every test
+    from then on gets that verdict and reason instead.
+    """
+
+    def __init__(self, runner, topology_name, family):
+        self.runner = runner
+        self.session = Session(topology_name, runner.manifest, family, runner.silence,
+                               runner.out / "logs")
+        self.cannot = None         # (verdict, reason) given to every test from now on
+        try:
+            self.session.start()
+        except Unsupported as exc:   # the stack cannot take this topology's baseline
+            self.cannot = ("unsupported", f"set-up: {exc}")
+        except TestbedError as exc:
+            self.cannot = ("error", f"test bed: {exc}")
+        except BaseException:
+            self.session.stop()
+            raise
+        else:
+            self._verify()
+
+    def run(self, test):
+        """Run *test* on the group's topology; its Result."""
+        if self.cannot is None:
+            try:
+                result, restarted = self.runner._run_one(self.session, test)
+            except TestbedError as exc:
+                self.cannot = ("error", f"test bed: {exc}")
+            else:
+                if restarted:         # the DUT crashed and was started again
+                    self._verify()
+                return result
+        return self.runner._record(test, *self.cannot, 0.0, None)
+
+    def _verify(self):
+        """Set-up verification: a silent DUT makes the tests inconclusive."""
+        try:
+            reason = self.session.verify()
+        except TestbedError as exc:
+            self.cannot = ("error", f"test bed: {exc}")
+            return
+        if reason is not None:
+            self.cannot = ("inconclusive", reason)
+
+    def close(self):
+        """Take the topology down."""
+        self.session.stop()
+
+
 # The phase each kind of step's time counts under (results.PHASES).
 STEP_PHASES = {"send": "send", "expect": "answer", "expect_fragments": "answer",
                "expect_none": "silence", "dut": "dut", "wait": "wait", "resolve": "send"}
@@ -429,30 +482,16 @@ class Runner:
         position = {test_id: n for n, test_id in enumerate(order)}
         return sorted(results, key=lambda result: position[result.id])
 
+    def open_group(self, topology_name, family):
+        """Build *topology_name* for tests of *family*; a Group runs them one at a time."""
+        return Group(self, topology_name, family)
+
     def _run_group(self, topo, family, tests):
-        session = Session(topo, self.manifest, family, self.silence, self.out / "logs")
-        results = []
+        group = self.open_group(topo, family)
         try:
-            try:
-                session.start()
-            except Unsupported as exc:   # the stack cannot take this topology's baseline
-                return [self._record(test, "unsupported", f"set-up: {exc}", 0.0, None)
-                        for test in tests]
-            reason = session.verify()
-            for test in tests:
-                if reason is not None:
-                    result = self._record(test, "inconclusive", reason, 0.0, None)
-                else:
-                    result, restarted = self._run_one(session, test)
-                    if restarted:
-                        reason = session.verify()
-                results.append(result)
-        except TestbedError as exc:
-            for test in tests[len(results):]:
-                results.append(self._record(test, "error", f"test bed: {exc}", 0.0, None))
+            return [group.run(test) for test in tests]
         finally:
-            session.stop()
-        return results
+            group.close()
 
     def _run_one(self, session, test):
         started = time.monotonic()

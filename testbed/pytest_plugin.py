@@ -138,7 +138,7 @@ class SuiteRunner:
     def __init__(self, config):
         self.config = config
         self.manifest = self.expected = None
-        self.session = self.group = self.reason = self.engine_runner = None
+        self.group = self.key = self.engine_runner = None
         self.scratch = None       # the temporary folder for pcaps, unless --testbed-out
 
     def _prepare(self):
@@ -157,37 +157,19 @@ class SuiteRunner:
 
     def run(self, test):
         """Run *test*; its Result."""
-        from .engine import Session
-        from .errors import TestbedError, Unsupported
         if self.engine_runner is None:
             self._prepare()
-        group = (test.topology, test.family)
-        if group != self.group:
+        key = (test.topology, test.family)
+        if key != self.key:
             self.close()
-            self.group, self.reason = group, None
-            self.session = Session(test.topology, self.manifest, test.family,
-                                   logs=self.engine_runner.out / "logs")
-            try:
-                self.session.start()
-                self.reason = self.session.verify()
-            except Unsupported as exc:
-                self.reason = ("unsupported", f"set-up: {exc}")
-            except TestbedError as exc:
-                self.reason = ("error", f"test bed: {exc}")
-        if isinstance(self.reason, tuple):
-            return self.engine_runner._record(test, *self.reason, 0.0, None)
-        if self.reason is not None:
-            return self.engine_runner._record(test, "inconclusive", self.reason, 0.0, None)
-        result, restarted = self.engine_runner._run_one(self.session, test)
-        if restarted:
-            self.reason = self.session.verify()
-        return result
+            self.group, self.key = self.engine_runner.open_group(*key), key
+        return self.group.run(test)
 
     def close(self):
         """Take the current group's topology down."""
-        if self.session is not None:
-            self.session.stop()
-        self.session = self.group = None
+        if self.group is not None:
+            self.group.close()
+        self.group = self.key = None
 
     def finish(self):
         """Take everything down and remove the temporary folder, if one was made."""
