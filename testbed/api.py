@@ -62,6 +62,12 @@ class Node:
         args = command if isinstance(command, list) else ["sh", "-c", command]
         return self.mininet.popen(args)
 
+    @property
+    def stack(self):
+        """The adapter of the stack this node runs (the control contract, as ``Testbed.dut``),
+        or None for a plain node running its namespace's kernel."""
+        return self.testbed.emulation.adapters.get(self.name)
+
     def address(self, interface="eth0", family="ipv4"):
         """The address (no prefix length) of *interface* in *family*, as a string."""
         value = self.testbed.topology.nodes[self.name].interfaces[interface].address(family)
@@ -80,13 +86,16 @@ class Testbed:
     built as real Linux nodes; ``live=False`` builds what a conformance run
     builds, where tester identities stand in for them (use it for
     ``send``/``expect`` as one of those identities: a live node and an
-    identity sharing a MAC would confuse the switch).
+    identity sharing a MAC would confuse the switch).  *stacks* gives other
+    hosts and routers a stack of their own ({"h1": "lwip"}; default: what the
+    topology's ``stack:`` keys say): ``tb.node("h1").stack`` drives it.
     """
 
     __test__ = False     # not a test class, though pytest would think so from its name
 
-    def __init__(self, topology="topology-3", stack="linux", live=True):
+    def __init__(self, topology="topology-3", stack="linux", live=True, stacks=None):
         self.topology_name, self.stack_name, self.live = topology, stack, live
+        self.node_stacks = dict(stacks or {})
         self.topology = self.manifest = self.emulation = None
         self._capture, self._since = None, 0
 
@@ -109,7 +118,8 @@ class Testbed:
         check_environment()
         if threading.current_thread() is threading.main_thread():
             signals.exit_on_termination()      # SIGTERM/SIGHUP unwind, so close() runs
-        emulation = Emulation(self.topology, self.manifest)
+        emulation = Emulation(self.topology, self.manifest,
+                              stack_manifests.for_nodes(self.topology, self.node_stacks))
         emulation.start()                      # takes down what it built if it fails
         self.emulation = emulation
         return self

@@ -68,18 +68,33 @@ def _print_checks(results):
     table.add_column("check")
     table.add_column("detail")
     for result in results:
-        mark = "[green]ok[/green]" if result["ok"] else "[red]FAIL[/red]"
+        mark = {True: "[green]ok[/green]", None: "[yellow]skip[/yellow]"}.get(
+            result["ok"], "[red]FAIL[/red]")
         table.add_row(mark, result["name"], result["detail"])
     _console().print(table)
-    failed = sum(not r["ok"] for r in results)
-    click.echo(f"{len(results) - failed} passed, {failed} failed")
+    failed = sum(r["ok"] is False for r in results)
+    skipped = sum(r["ok"] is None for r in results)
+    click.echo(f"{len(results) - failed - skipped} passed, {failed} failed"
+               + (f", {skipped} not checked" if skipped else ""))
 
 
-def _load(topology_name, stack_name):
+def _load_live(topology_name, choices):
+    """The topology, the DUT's manifest and the other nodes' stacks for ``up``.
+
+    *choices* are ``--stack`` values: ``NAME`` for the DUT, ``NODE=NAME`` for any
+    node; the DUT runs its choice, else its topology entry's ``stack:``, else linux.
+    """
     from . import stacks, topology
-    manifest = stacks.load(stack_name)
+    topo = topology.load(topology_name)
+    chosen = {}
+    for choice in choices:
+        node, equals, name = choice.rpartition("=")
+        chosen[node if equals else topo.dut.name] = name
+    dut_choice = chosen.pop(topo.dut.name, topo.dut.stack or "linux")
+    others = stacks.for_nodes(topo, chosen)
+    manifest = stacks.load(dut_choice)
     stacks.require_built(manifest)
-    return topology.load(topology_name), manifest
+    return topo, manifest, others
 
 
 def _run_checks(emulation):
@@ -89,54 +104,67 @@ def _run_checks(emulation):
 
 @main.command()
 @click.argument("topology_name", metavar="TOPOLOGY")
-@click.option("--stack", "stack_name", default="linux", show_default=True,
-              help="A stack name (see `testbed stacks`) or a path to a manifest.")
+@click.option("--stack", "stack_choices", multiple=True, metavar="[NODE=]STACK",
+              help="The DUT's stack (default: its `stack:` in the topology, else linux), or "
+                   "NODE=STACK for any host or router; repeat for several nodes.  A stack is "
+                   "a name (see `testbed stacks`) or a path to a manifest.")
 @click.option("--detach", is_flag=True, help="Leave the topology running in the background.")
 @click.option("--check", is_flag=True,
               help="Verify the topology (reachability, forwarding, redirects) and report.")
-def up(topology_name, stack_name, detach, check):
-    """Build TOPOLOGY (a name from topologies/ or a file), start the stack, open a console.
+def up(topology_name, stack_choices, detach, check):
+    """Build TOPOLOGY (a name from topologies/ or a file), start the stacks, open a console.
 
     With --check it verifies the topology and, unless --detach is given, tears it
     down again: exit 0 if every check passed, 1 if not.
     """
     if detach:
-        _detach(topology_name, stack_name, check)
+        _detach(topology_name, stack_choices, check)
         return
-    topo, manifest = _load(topology_name, stack_name)
+    topo, manifest, others = _load_live(topology_name, stack_choices)
     from .network import Emulation, check_environment, table_rows
     check_environment()
     signals.exit_on_termination()
-    with Emulation(topo, manifest) as emulation:
+    with Emulation(topo, manifest, others) as emulation:
         title = _title(topo, manifest, emulation.run.id)
-        _print_table(table_rows(topo), title)
+        _print_table(table_rows(topo, emulation.stack_names()), title)
+        _print_notes(emulation.notes)
         if check:
             results = _run_checks(emulation)
             _print_checks(results)
-            if not all(r["ok"] for r in results):
+            if any(r["ok"] is False for r in results):
                 sys.exit(1)
             return
         from .console import Console
         click.echo("Type `help` for Mininet's commands, `dut help` for the DUT's, "
                    "`exit` to tear down.")
-        Console(emulation, lambda: _print_table(table_rows(topo), title))
+        Console(emulation, lambda: _print_table(table_rows(topo, emulation.stack_names()),
+                                                title))
+
+
+def _print_notes(notes):
+    """Say what the nodes' stacks could not take (on stderr, one line each)."""
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
 
 
 def _title(topo, manifest, run_id):
     return f"{topo.name} with the {manifest.name} stack — run {run_id}"
 
 
-def _detach(topology_name, stack_name, check):
+def _detach(topology_name, stack_choices, check):
     """Build and hold the topology in a daemon (runstate.detach); print what it reports."""
     def start():
-        topo, manifest = _load(topology_name, stack_name)
+        topo, manifest, others = _load_live(topology_name, stack_choices)
+        from . import relay
         from .network import Emulation, check_environment, table_rows
         check_environment()
-        emulation = Emulation(topo, manifest)
+        emulation = Emulation(topo, manifest, others)
         emulation.start()
         try:
+            relay.serve(emulation)
             report = {"run": emulation.run.id, "title": _title(topo, manifest, emulation.run.id),
-                      "table": table_rows(topo)}
+                      "table": table_rows(topo, emulation.stack_names()),
+                      "notes": emulation.notes}
             if check:
                 report["checks"] = _run_checks(emulation)
         except BaseException:
@@ -148,11 +176,12 @@ def _detach(topology_name, stack_name, check):
         import rich.table  # noqa: F401  (imported while the daemon builds)
     report = runstate.detach(start, warm_up)
     _print_table(report["table"], report["title"] + " (detached)")
+    _print_notes(report["notes"])
     if "checks" in report:
         _print_checks(report["checks"])
     click.echo("Up in the background. `testbed exec NODE -- CMD` runs a command in a node; "
                "`testbed down` stops it.")
-    if not all(r["ok"] for r in report.get("checks", [])):
+    if any(r["ok"] is False for r in report.get("checks", [])):
         sys.exit(1)
 
 
@@ -177,13 +206,25 @@ def _pick_run(run_id):
 @click.argument("node")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 def exec_(run_id, node, command):
-    """Run COMMAND (default: a shell) in NODE's namespace: testbed exec h1 -- ping hc."""
+    """Run COMMAND (default: a shell) in NODE's namespace: testbed exec h1 -- ping hc.
+
+    A word naming a node stands for its first address, as in Mininet's CLI.  On a
+    node whose stack runs outside its kernel (lwIP, gVisor, …), a stack command
+    (`ping`, `neighbors`, `add_route`, … as `dut help` lists them) goes to the stack.
+    """
+    from . import relay
+    from .console import is_command
     run = _pick_run(run_id)
     nodes = run.state.get("nodes", {})
     if node not in nodes:
         raise InputError(f"run {run.id} has no node {node!r} (nodes: {', '.join(nodes)})")
+    argv = [nodes[word].get("address") or word if word in nodes else word for word in command]
+    if nodes[node].get("kernel_silent") and is_command(argv):
+        ok, text = relay.call(run, node, argv)
+        click.echo(text)
+        sys.exit(0 if ok else 1)
     os.environ[runstate.MARKER] = run.id
-    argv = list(command) or [os.environ.get("SHELL", "/bin/bash")]
+    argv = argv or [os.environ.get("SHELL", "/bin/bash")]
     os.execvp("mnexec", ["mnexec", "-a", str(nodes[node]["pid"]), *argv])
 
 
@@ -192,7 +233,10 @@ def exec_(run_id, node, command):
 def status(as_json):
     """List the runs that are up (and leftovers of killed ones)."""
     runs = [{"id": r.id, "alive": r.alive, **{k: r.state.get(k) for k in
-             ("topology", "stack", "owner", "created", "ready")}} for r in runstate.Run.all()]
+             ("topology", "stack", "owner", "created", "ready")},
+             "node_stacks": {name: node["stack"] for name, node in r.state.get("nodes", {}).items()
+                             if node.get("stack") and node.get("role") != "dut"}}
+            for r in runstate.Run.all()]
     if as_json:
         click.echo(json.dumps(runs, indent=1))
         return
@@ -201,7 +245,8 @@ def status(as_json):
         return
     for run in runs:
         state = "up" if run["alive"] else "dead (run `testbed clean`)"
-        click.echo(f"{run['id']}  {run['topology']}  stack={run['stack']}  "
+        others = "".join(f" {node}={stack}" for node, stack in run["node_stacks"].items())
+        click.echo(f"{run['id']}  {run['topology']}  stack={run['stack']}{others}  "
                    f"pid={run['owner']}  {state}")
     live = [r for r in runstate.Run.all() if r.alive]
     if len(live) == 1 and live[0].state.get("table"):

@@ -1,5 +1,8 @@
 """The interactive console of ``testbed up``: Mininet's CLI plus ``dut`` and ``table``.
 
+A node whose stack runs outside its namespace's kernel (lwIP on h1) takes the
+same stack commands as ``dut``: ``h1 ping hc``.
+
 ``dut`` drives the DUT through every operation the contract declares
 (``stacks.contract.OPERATIONS``): its usage and help come from the
 declarations, its words bind to the operation's signature.
@@ -46,6 +49,11 @@ def run(dut, operation, words):
     Words bind to the operation's signature in order, or as ``name=value``;
     the contract converts them (numbers, addresses, up/down, on/off, yes/no).
     """
+    return show(*_invoke(dut, operation, words))
+
+
+def _invoke(dut, operation, words):
+    """Perform *operation* with *words*: (its result, seconds to listen for datagrams)."""
     positional, named = [], {}
     for word in words:
         name, equals, value = word.partition("=")
@@ -54,7 +62,25 @@ def run(dut, operation, words):
         else:
             positional.append(word)
     seconds = float(named.pop("seconds", LISTEN_SECONDS))
-    return show(getattr(dut, operation.name)(*positional, **named), seconds)
+    return getattr(dut, operation.name)(*positional, **named), seconds
+
+
+def perform(adapter, words):
+    """Carry out a console command (*words*: a builtin or an operation, then its arguments)
+    on *adapter*; return (text, ok).  ok is False for a ping that got no reply.
+
+    Raises TestbedError from the stack, TypeError/ValueError for bad arguments.
+    """
+    verb = words[0]
+    if verb in BUILTINS:
+        return BUILTINS[verb][1](adapter), True
+    result, seconds = _invoke(adapter, OPERATIONS[verb], words[1:])
+    return show(result, seconds), not isinstance(result, PingResult) or result.received > 0
+
+
+def is_command(words):
+    """True if *words* start with a console command of a stack (builtin or operation)."""
+    return bool(words) and (words[0] in BUILTINS or words[0] in OPERATIONS)
 
 
 def show(result, seconds):
@@ -95,21 +121,31 @@ class Console(CLI):
         if not words or words[0] == "help":
             print(dut_help())
             return
-        verb, dut = words[0], self.emulation.dut
-        if verb not in BUILTINS and verb not in OPERATIONS:
+        if not is_command(words):
             self.default(f"{self.emulation.topology.dut.name} {line}")
             return
+        self._perform(self.emulation.dut, words)
+
+    def _perform(self, adapter, words):
         try:
-            if verb in BUILTINS:
-                result = BUILTINS[verb][1](dut)
-            else:
-                result = run(dut, OPERATIONS[verb], words[1:])
+            print(perform(adapter, words)[0])
         except TestbedError as exc:
             print(f"*** {exc}")
         except (TypeError, ValueError) as exc:
             print(f"*** bad arguments ({exc}); see `dut help`")
-        else:
-            print(result)
+
+    def default(self, line):
+        """``NODE COMMAND``: on a node whose stack runs outside its kernel (``h1 ping hc``
+        with h1 on lwIP), a stack command goes to the stack; anything else, and every
+        command on other nodes, runs in the node's namespace as Mininet's CLI does."""
+        words = shlex.split(line) if line.strip() else []
+        adapter = self.emulation.adapters.get(words[0]) if words else None
+        if adapter is not None and adapter.kernel_silent and is_command(words[1:]):
+            topology = self.emulation.topology
+            self._perform(adapter, [topology.first_address(w) or w if w in topology.nodes else w
+                                    for w in words[1:]])
+            return
+        super().default(line)
 
     def help_dut(self):
         """Help for the dut command."""

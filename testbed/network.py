@@ -12,13 +12,14 @@ import shlex
 import shutil
 import signal
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 from mininet.link import Intf, Link
 from mininet.net import Mininet
 from mininet.node import Host, Switch
 
 from . import nodeshell, runstate, shaping, signals
-from .errors import EnvironmentProblem
+from .errors import EnvironmentProblem, Unsupported
 from .linuxcmd import (BRIDGE_NO_NETFILTER, FORWARDING, KERNEL_DEFAULTS, NO_DAD, SILENT,
                        ip_batch, proc_writes, route_args, tx_checksums_in_software)
 
@@ -95,17 +96,24 @@ class Bridge(Switch):
 
 
 class Emulation:
-    """A topology emulated on this machine: Mininet nodes, links, and the DUT's stack.
+    """A topology emulated on this machine: Mininet nodes, links, and the stacks.
 
-    (Not a topology's ``Network``, which is one of its L2 segments.)
+    *manifest* is the DUT's stack; *stacks* maps other nodes to the stacks they
+    run (default: what the topology's ``stack:`` keys name; see
+    ``stacks.for_nodes``).  Every node running a stack gets an adapter
+    (``adapters``; ``dut`` is the DUT's).  (Not a topology's ``Network``,
+    which is one of its L2 segments.)
 
     Use as a context manager, or call ``start()`` and ``stop()``; ``stop()``
     also sweeps any process left in the run's namespaces.
     """
 
-    def __init__(self, topology, manifest=None):
+    def __init__(self, topology, manifest=None, stacks=None):
+        from .stacks import for_nodes
         self.topology, self.manifest = topology, manifest
-        self.run, self.net, self.dut = None, None, None
+        self.stacks = for_nodes(topology) if stacks is None else dict(stacks)
+        self.run, self.net, self.dut, self.adapters = None, None, None, {}
+        self.notes = []    # what the nodes' stacks could not take
 
     def __enter__(self):
         self.start()
@@ -143,18 +151,40 @@ class Emulation:
                                                                  configure_batch(node),
                                                                  configure_script(node))
                         for node in topo.nodes.values()
-                        if node.role in ("tester", "host", "router")})
+                        if node.role in ("tester", "host", "router")
+                        and node.name not in self.stacks})
         pending = nodeshell.send(scripts)          # the nodes configure themselves meanwhile
         if self.manifest is not None:
-            self.dut = self.manifest.adapter(self.net[topo.dut.name], topo.dut,
-                                               self.manifest, self.run)
+            self.dut = self.adapters[topo.dut.name] = self.manifest.adapter(
+                self.net[topo.dut.name], topo.dut, self.manifest, self.run)
             self.dut.start()
+        for name, manifest in self.stacks.items():
+            self._start_node_stack(topo.nodes[name], manifest)
         for node, (out, rc) in nodeshell.finish(pending).items():
             if rc:
                 raise EnvironmentProblem(f"could not configure node {node.name}: "
                                          f"{out.strip() or f'exit {rc}'}")
         self._wait_operational()
         self._shape_links()
+
+    def _start_node_stack(self, node, manifest):
+        """Start the stack of a node other than the DUT, then add its routes one by one.
+
+        A route the stack cannot hold (lwIP takes IPv6 routes only from Router
+        Advertisements) becomes a note, and the node runs without it: a live node
+        is for watching a stack, and what it can do is still worth watching.
+        (Its ``reset`` returns to the stack's start: addresses, no routes.)
+        """
+        adapter = manifest.adapter(self.net[node.name], replace(node, routes=[]), manifest,
+                                   self.run)
+        self.adapters[node.name] = adapter
+        adapter.start()
+        for route in node.routes:
+            try:
+                adapter.add_route(route.destination, route.gateway, route.device)
+            except Unsupported as exc:
+                self.notes.append(f"{node.name} ({manifest.name}) has no route to "
+                                  f"{route.destination}: {exc}")
 
     def _shape_links(self):
         """Apply the topology's link shaping, in both directions (tc on each end)."""
@@ -218,6 +248,8 @@ class Emulation:
             return SILENT
         if node.role == "dut":
             return self.manifest.adapter.presets if self.manifest else SILENT
+        if node.name in self.stacks:
+            return self.stacks[node.name].adapter.presets
         return KERNEL_DEFAULTS + NO_DAD
 
     def describe(self):
@@ -226,22 +258,35 @@ class Emulation:
             "topology": self.topology.name,
             "source": str(self.topology.source),
             "stack": self.manifest.name if self.manifest else None,
-            "nodes": {name: {"pid": node.pid, "role": self.topology.nodes[name].role}
+            "nodes": {name: {"pid": node.pid, "role": self.topology.nodes[name].role,
+                             "address": self.topology.first_address(name),
+                             "stack": self.adapters[name].name if name in self.adapters
+                             else None,
+                             "kernel_silent": name in self.adapters
+                             and self.adapters[name].kernel_silent}
                       for name, node in self.net.nameToNode.items()},
             "namespaces": sorted(runstate.namespaces_of(
                 node.pid for node in self.net.nameToNode.values())),
-            "table": table_rows(self.topology),
+            "table": table_rows(self.topology, self.stack_names()),
+            "notes": self.notes,
         }
 
+    def stack_names(self):
+        """{node name: stack name} for every node running a stack, the DUT included."""
+        names = {name: manifest.name for name, manifest in self.stacks.items()}
+        if self.manifest is not None:
+            names[self.topology.dut.name] = self.manifest.name
+        return names
+
     def stop(self):
-        """Stop the stack, end every node, and sweep the run's namespaces.
+        """Stop the stacks, end every node, and sweep the run's namespaces.
 
         Ctrl-C and termination signals wait until this is done.
         """
         with signals.held():
             try:
-                if self.dut is not None:
-                    self.dut.stop()
+                for adapter in self.adapters.values():
+                    adapter.stop()
             finally:
                 nodes = list(self.net.nameToNode.values()) if self.net else []
                 # Sweep while the node shells still hold the namespaces: once a
@@ -255,7 +300,7 @@ class Emulation:
                         _hang_up(node)
                 if self.run is not None:
                     self.run.remove()
-                self.net, self.dut = None, None
+                self.net, self.dut, self.adapters = None, None, {}
 
 
 def _hang_up(node):
@@ -290,16 +335,18 @@ def configure_batch(node):
     return lines
 
 
-def table_rows(topology):
-    """Rows (node, role, interface, MAC, IPv4, IPv6) describing every endpoint and identity."""
+def table_rows(topology, stacks=None):
+    """Rows (node, role, interface, MAC, IPv4, IPv6) describing every endpoint and identity;
+    a node in *stacks* ({node name: stack name}) shows its stack beside its role."""
     rows = []
     for node in topology.nodes.values():
         if node.role == "switch":
             ports = ", ".join(sorted(node.interfaces))
             rows.append([node.name, "switch", ports, "", "", ""])
             continue
+        role = f"{node.role} ({stacks[node.name]})" if node.name in (stacks or {}) else node.role
         for intf in node.interfaces.values():
-            rows.append([node.name, node.role, intf.name, intf.mac,
+            rows.append([node.name, role, intf.name, intf.mac,
                          str(intf.ipv4 or ""), str(intf.ipv6 or "")])
             for ident in intf.identities.values():
                 rows.append(["", f"  emulates {ident.name}", intf.name, ident.mac,

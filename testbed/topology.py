@@ -110,6 +110,7 @@ class Node:
     forwarding: frozenset = frozenset()
     live_only: bool = False
     description: str = ""
+    stack: str | None = None     # the stack it runs, if not its namespace's kernel
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,13 @@ class Topology:
         """The DUT's interface on *identity*'s network, or None."""
         network = self.interface(identity.interface).network
         return next((i for i in self.dut.interfaces.values() if i.network == network), None)
+
+    def first_address(self, node_name):
+        """A node's first interface address, IPv4 before IPv6, as text (what a console
+        puts for a node's name, as Mininet's does); None if it has none."""
+        interfaces = self.nodes[node_name].interfaces.values()
+        found = [i.address(f) for f in FAMILIES for i in interfaces if i.address(f) is not None]
+        return str(found[0].ip) if found else None
 
     def nodes_with_role(self, *roles):
         """The nodes having one of *roles*, in file order."""
@@ -269,7 +277,9 @@ class _Builder:
             forwarding = FAMILIES
         node = Node(name, role, forwarding=frozenset(forwarding or ()),
                     live_only=spec.get("live_only", False),
-                    description=spec.get("description", ""))
+                    description=spec.get("description", ""), stack=spec.get("stack"))
+        if role in ("tester", "switch") and node.stack:
+            self.fail(f"node {name}: a {role} runs no stack", "nodes", name, "stack")
         if role in ("tester", "switch") and forwarding:
             self.fail(f"node {name}: a {role} does not forward", "nodes", name, "forwarding")
         if role in ("tester", "switch") and spec.get("routes"):

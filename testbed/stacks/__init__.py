@@ -155,3 +155,41 @@ def require_built(manifest):
     if missing:
         raise InputError(f"stack {manifest.name} is not built ({', '.join(missing)} missing); "
                          f"run ./scripts/setup", manifest.path)
+
+
+def for_nodes(topology, choices=None):
+    """The stacks that nodes other than the DUT run: {node name: Manifest}.
+
+    A node runs the stack its topology entry names (``stack:``), or the one
+    *choices* gives it ({node name: stack name or manifest path}, from
+    ``--stack NODE=NAME``); the others run their namespace's kernel as plain
+    nodes.  Each stack must be built and able to take its node's role and
+    interfaces: InputError says which cannot, before anything is built.
+    """
+    from .contract import Capability
+    choices = dict(choices or {})
+    for name in choices:
+        node = topology.nodes.get(name)
+        if node is None:
+            raise InputError(f"--stack {name}=…: topology {topology.name} has no node {name!r} "
+                             f"(nodes: {', '.join(topology.nodes)})")
+        if node.role in ("tester", "switch"):
+            raise InputError(f"--stack {name}=…: {name} is a {node.role}, which runs no stack")
+    chosen = {}
+    for node in topology.nodes.values():
+        name = choices.get(node.name, node.stack)
+        if node.role == "dut" or name is None:
+            continue
+        manifest = load(name)
+        require_built(manifest)
+        needs = [(bool(node.forwarding), Capability.FORWARDING, "forward"),
+                 (any(i.ipv4 or i.ipv6 for i in node.interfaces.values()),
+                  Capability.ADDRESSES, "take addresses"),
+                 (any(i.ipv6 for i in node.interfaces.values()), Capability.IPV6, "do IPv6"),
+                 (bool(node.routes), Capability.ROUTES, "take routes")]
+        for needed, capability, what in needs:
+            if needed and capability not in manifest.capabilities:
+                raise InputError(f"stack {manifest.name} cannot run node {node.name} "
+                                 f"(a {node.role}): it cannot {what}")
+        chosen[node.name] = manifest
+    return chosen

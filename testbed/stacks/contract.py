@@ -191,6 +191,7 @@ class Dut:
 
     capabilities = frozenset()
     presets = ()   # sysctls for the DUT namespace before its links exist
+    kernel_silent = False   # True when the stack runs outside the namespace's silenced kernel
 
     def __init__(self, node, baseline, manifest, run):
         self.node, self.baseline, self.manifest, self.run = node, baseline, manifest, run
@@ -199,6 +200,16 @@ class Dut:
     def name(self):
         """The stack's name (from its manifest)."""
         return self.manifest.name
+
+    @property
+    def folder(self):
+        """Where this node's stack keeps its files: the run's folder for the DUT, a
+        sub-folder named after the node for any other node running a stack."""
+        if self.baseline.role == "dut":
+            return self.run.dir
+        folder = self.run.dir / self.baseline.name
+        folder.mkdir(exist_ok=True)
+        return folder
 
     def supports(self, capability, family="ipv4"):
         """True if the adapter can do *capability* (for *family*)."""

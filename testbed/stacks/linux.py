@@ -89,7 +89,7 @@ class LinuxDut(Dut):
             kernel_routes)
         advertised = router_advertised_defaults(
             (i.name, i.mtu) for i in self.baseline.interfaces.values() if i.ipv6 is not None)
-        commands = [*first, *(ip_batch(self.run.dir / f"dut-{family}.ip", lines[family], family)
+        commands = [*first, *(ip_batch(self.folder / f"dut-{family}.ip", lines[family], family)
                               for family in ("ipv4", "ipv6")),
                     sysctl_command({**advertised, **self._knob_originals,
                                     **self._baseline_sysctls()})]

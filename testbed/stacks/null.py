@@ -15,6 +15,7 @@ class NullDut(Dut):
 
     capabilities = frozenset({Capability.LINK, Capability.MTU})
     presets = SILENT
+    kernel_silent = True
 
     def start(self):
         """Bring the interfaces up at their MTU; configure nothing else."""

@@ -27,6 +27,7 @@ class ProcessDut(Dut):
     """
 
     presets = SILENT
+    kernel_silent = True
 
     def __init__(self, *args):
         super().__init__(*args)
@@ -37,8 +38,8 @@ class ProcessDut(Dut):
 
     @property
     def control_path(self):
-        """The shim's UNIX socket, in the run's folder."""
-        return self.run.dir / "dut.sock"
+        """The shim's UNIX socket, in the stack's folder."""
+        return self.folder / "dut.sock"
 
     def command(self):
         """The manifest's command with its placeholders filled in."""
@@ -48,7 +49,7 @@ class ProcessDut(Dut):
                 argv += list(self.baseline.interfaces)
             else:
                 argv.append(self.manifest.expand(argument, control=self.control_path,
-                                                 run=self.run.dir))
+                                                 run=self.folder))
         return argv
 
     # -- lifecycle -------------------------------------------------------
@@ -56,7 +57,7 @@ class ProcessDut(Dut):
     def start(self):
         """Bring the interfaces up, start the shim, give it the baseline."""
         self._prepare_links()
-        log = open(self.run.dir / "stack.log", "ab")
+        log = open(self.folder / "stack.log", "ab")
         started = time.monotonic()
         try:
             self.process = self.node.popen(self.command(), stdin=subprocess.DEVNULL,
@@ -79,7 +80,7 @@ class ProcessDut(Dut):
     def _log_tail(self, lines=5):
         """The end of the stack's log, to say why it would not start."""
         try:
-            tail = (self.run.dir / "stack.log").read_text(errors="replace").splitlines()[-lines:]
+            tail = (self.folder / "stack.log").read_text(errors="replace").splitlines()[-lines:]
         except OSError:
             return ""
         return "".join(f"\n  stack.log: {line}" for line in tail)

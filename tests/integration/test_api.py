@@ -31,6 +31,15 @@ def test_testbed_runs_commands_captures_and_drives_the_dut(tmp_path, no_leftover
     assert ports == {"h1:eth0", "rtr:eth1"}
 
 
+def test_a_host_running_a_stack_of_its_own(no_leftovers):
+    """h1 on lwIP: its contract pings hc through the Linux DUT; its kernel stays silent."""
+    with Testbed("topology-3", stacks={"h1": "lwip"}) as tb:
+        h1 = tb.node("h1")
+        assert h1.stack.name == "lwip" and tb.node("hc").stack is None
+        assert h1.stack.ping(tb.address("hc:eth0"), count=2, interval=0.2).received >= 1
+        assert not h1.run("ping -c1 -W1 198.18.1.1").ok
+
+
 def test_send_and_expect_scapy_packets_as_an_identity(no_leftovers):
     with Testbed("topology-1", stack="linux", live=False) as tb:
         echo = (Ether(src=tb.mac("HOST-1"), dst=tb.mac("dut:eth0")) /

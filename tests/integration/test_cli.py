@@ -80,6 +80,28 @@ def test_detached_run_exec_status_down(no_leftovers):
     assert run_id not in runstate.marked()
 
 
+def test_a_stack_on_any_node_lwip_host_through_a_gvisor_router(no_leftovers):
+    """h1 runs lwIP, the DUT gVisor: exec on h1 reaches the stack (h1's kernel is silent),
+    a word naming a node stands for its address, and the note says what lwIP cannot take."""
+    up = run_testbed("up", "topology-3", "--stack", "h1=lwip", "--stack", "dut=gvisor",
+                     "--detach")
+    assert up.returncode == 0, up.stderr
+    assert "host (lwip)" in up.stdout and "h1 (lwip) has no route to ::/0" in up.stderr
+    run_id = next(r["id"] for r in json.loads(run_testbed("status", "--json").stdout)
+                  if r["alive"] and r["node_stacks"] == {"h1": "lwip"})
+    try:
+        assert "stack=gvisor h1=lwip" in run_testbed("status").stdout
+        ping = run_testbed("exec", "--run", run_id, "h1", "--", "ping", "hc", "count=2")
+        assert ping.returncode == 0 and "2 sent, 2 received" in ping.stdout, ping.stdout
+        back = run_testbed("exec", "--run", run_id, "hc", "--", "ping", "-c1", "-W1", "h1")
+        assert back.returncode == 0, back.stdout
+        lost = run_testbed("exec", "--run", run_id, "h1", "--", "ping", "198.18.9.9")
+        assert lost.returncode == 1 and "0 received" in lost.stdout
+    finally:
+        assert run_testbed("down", "--run", run_id).returncode == 0
+    assert run_id not in runstate.marked()
+
+
 def test_kill_9_then_clean_leaves_nothing(no_leftovers):
     run_id = _up_detached("topology-3")
     # A process that scrubbed its environment and left its session: only the

@@ -1,5 +1,7 @@
 """Stack manifests, the contract's capability gate, and Linux's ping parsing (plain data)."""
 
+import re
+
 import pytest
 
 from testbed import stacks, topology
@@ -124,3 +126,23 @@ def test_table_lists_every_interface_and_identity():
     assert ["dut", "dut", "eth0"] == rows[0][:3]
     assert any("emulates HOST-1" in row[1] and row[4] == "198.18.1.10/24" for row in rows)
     assert any(row[1] == "switch" and row[2] == "p0, p1, p2, p3" for row in rows)
+
+
+def test_a_node_takes_a_stack_from_the_command_line_or_its_topology_entry():
+    topo = topology.load("topology-3")
+    assert stacks.for_nodes(topo) == {}
+    chosen = stacks.for_nodes(topo, {"h1": "lwip", "rtr": "uml"})
+    assert {name: m.name for name, m in chosen.items()} == {"h1": "lwip", "rtr": "uml"}
+    assert table_rows(topo, {"h1": "lwip"})[-4][:2] == ["h1", "host (lwip)"]
+
+
+@pytest.mark.parametrize("choice, message", [
+    ({"h9": "lwip"}, "topology topology-3 has no node 'h9'"),
+    ({"tester": "lwip"}, "tester is a tester, which runs no stack"),
+    ({"sw-a": "lwip"}, "sw-a is a switch, which runs no stack"),
+    ({"h1": "null"}, "stack null cannot run node h1 (a host): it cannot take addresses"),
+    ({"rtr": "pytcp"}, "stack pytcp cannot run node rtr (a router): it cannot forward"),
+])
+def test_a_stack_that_cannot_take_a_node_says_so_before_anything_is_built(choice, message):
+    with pytest.raises(InputError, match=re.escape(message)):
+        stacks.for_nodes(topology.load("topology-3"), choice)
