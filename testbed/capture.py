@@ -2,7 +2,9 @@
 
 One thread reads all tester ports from the moment the capture opens, so a
 reply that races its stimulus is never missed, and an expectation returns the
-moment its frame arrives.  Unless a test turns it off, each emulated identity
+moment its frame arrives.  Each frame carries the kernel's receive time, and
+a window is judged on those times once the thread has read everything queued
+(``sync``): a busy machine that reads a frame late neither loses nor gains it.  Unless a test turns it off, each emulated identity
 answers ARP requests and Neighbor Solicitations for its own addresses.
 """
 
@@ -17,14 +19,14 @@ from scapy.layers.l2 import ARP, Ether
 from scapy.utils import PcapNgWriter
 
 from . import signals
-from .wire import PACKET_OUTGOING, Port
+from .wire import Port
 
 
 @dataclass
 class Frame:
     """A frame seen or sent on a tester port."""
 
-    time: float
+    time: float               # when it arrived (kernel time) or was sent, as time.time()
     port: str                 # "tester:t0"
     data: bytes
     sent_by: str | None = None   # the identity (or port) that sent it, if we did
@@ -55,6 +57,7 @@ class Capture:
         self.frames = []
         self._changed = threading.Condition()
         self._wake_r, self._wake_w = os.pipe()
+        self._sync_asked = self._sync_done = 0
         self._running = True
         self._thread = threading.Thread(target=self._loop, name="capture", daemon=True)
         self._thread.start()
@@ -87,22 +90,40 @@ class Capture:
         with self._changed:
             return len(self.frames)
 
-    def wait_for(self, port, match, since, timeout):
+    def wait_for(self, port, match, since, timeout, until=None):
         """(index, frame) of the first received frame on *port* from index *since* that
-        *match* accepts, or None after *timeout* seconds."""
+        *match* accepts, or None after *timeout* seconds.
+
+        With *until* (a time.time() value), only frames that arrived by then count,
+        and the answer waits, if need be, until every frame that had arrived by
+        then has been read.
+        """
         deadline = time.monotonic() + timeout
-        index = since
+        index, synced = since, False
         with self._changed:
             while True:
                 while index < len(self.frames):
                     frame = self.frames[index]
                     index += 1
-                    if frame.sent_by is None and frame.port == port and match(frame.packet):
+                    if frame.sent_by is None and frame.port == port and \
+                            (until is None or frame.time <= until) and match(frame.packet):
                         return index - 1, frame
                 remaining = deadline - time.monotonic()
-                if remaining <= 0:
+                if remaining > 0:
+                    self._changed.wait(remaining)
+                elif until is None or synced:
                     return None
-                self._changed.wait(remaining)
+                else:
+                    self._sync()
+                    synced = True
+
+    def _sync(self):
+        """Wait (holding the condition) until the thread has read every frame queued in
+        the ports' sockets now."""
+        self._sync_asked += 1
+        wanted = self._sync_asked
+        os.write(self._wake_w, b"s")
+        self._changed.wait_for(lambda: self._sync_done >= wanted or not self._running, 2.0)
 
     def received(self, port, since):
         """The frames received (not sent by us) on *port* from index *since*."""
@@ -147,7 +168,9 @@ class Capture:
 
     def close(self):
         """Stop the thread and close the ports."""
-        self._running = False
+        with self._changed:
+            self._running = False
+            self._changed.notify_all()
         os.write(self._wake_w, b"x")
         self._thread.join(timeout=2)
         for port in self.ports.values():
@@ -162,24 +185,40 @@ class Capture:
         by_socket = {port.sock: ref for ref, port in self.ports.items()}
         while self._running:
             ready, _, _ = select.select([*by_socket, self._wake_r], [], [])
-            for sock in ready:
-                if sock == self._wake_r:
-                    continue
-                try:
-                    data, address = sock.recvfrom(65535)
-                except BlockingIOError:
-                    continue
-                except OSError:         # the interface went away (its peer's namespace died)
-                    del by_socket[sock]
-                    continue
-                if address[2] == PACKET_OUTGOING:
-                    continue
-                frame = Frame(time.time(), by_socket[sock], data)
+            if self._wake_r in ready:
+                os.read(self._wake_r, 512)     # first: each request counted before its byte
                 with self._changed:
-                    self.frames.append(frame)
+                    asked = self._sync_asked
+                while ready:            # drain every port, then say what was asked is done
+                    self._read(ready, by_socket)
+                    ready = select.select(list(by_socket), [], [], 0)[0]
+                with self._changed:
+                    self._sync_done = asked
                     self._changed.notify_all()
-                if self._answering:
-                    self._answer(frame)
+                continue
+            self._read(ready, by_socket)
+
+    def _read(self, ready, by_socket):
+        """Read one frame from each of the *ready* ports, record it, answer for identities."""
+        for sock in ready:
+            if sock not in by_socket:
+                continue
+            port = by_socket[sock]
+            try:
+                data, outgoing, when = self.ports[port].receive()
+            except BlockingIOError:
+                continue
+            except OSError:         # the interface went away (its peer's namespace died)
+                del by_socket[sock]
+                continue
+            if outgoing:
+                continue
+            frame = Frame(when, port, data)
+            with self._changed:
+                self.frames.append(frame)
+                self._changed.notify_all()
+            if self._answering:
+                self._answer(frame)
 
     def _answer(self, frame):
         """Reply to ARP requests and Neighbor Solicitations for an identity on that port."""

@@ -274,12 +274,12 @@ class _Execution:
     def _collect(self, port, match, within, enough, take=None):
         """The frames on *port* since the last stimulus that *match* accepts, taken as they
         come (each handed to *take*, and marked as deciding) until *enough(frames)* or
-        until *within* s have passed."""
+        until *within* s have passed (by the frames' arrival times: see capture.py)."""
         frames, cursor = [], self.since
-        deadline = time.monotonic() + within
+        deadline, until = time.monotonic() + within, time.time() + within
         while not enough(frames):
             found = self.capture.wait_for(port, match, cursor,
-                                          max(0.0, deadline - time.monotonic()))
+                                          max(0.0, deadline - time.monotonic()), until)
             if found is None:
                 break
             cursor = found[0] + 1

@@ -10,6 +10,7 @@ from . import netns
 
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
+SO_TIMESTAMPNS = 35      # the kernel's receive time of each frame (linux/socket.h)
 
 
 class Port:
@@ -24,6 +25,7 @@ class Port:
         with netns.entered(node_pid):
             self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
             self.sock.bind((ifname, 0))
+        self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         self.sock.setblocking(False)
 
     def __enter__(self):
@@ -35,6 +37,15 @@ class Port:
     def send(self, packet):
         """Send one frame (a scapy packet or bytes)."""
         self.sock.send(bytes(packet))
+
+    def receive(self):
+        """One queued frame: (bytes, whether this socket sent it, the kernel's receive time
+        as time.time() would have said then).  Raises BlockingIOError when none is queued."""
+        data, ancillary, _, address = self.sock.recvmsg(65535, 64)
+        when = next((int.from_bytes(d[:8], "little") + int.from_bytes(d[8:16], "little") / 1e9
+                     for level, kind, d in ancillary
+                     if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS), None)
+        return data, address[2] == PACKET_OUTGOING, time.time() if when is None else when
 
     def expect(self, match, timeout):
         """The first received frame (as scapy Ether) for which *match* is true, or None."""

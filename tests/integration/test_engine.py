@@ -56,3 +56,34 @@ def test_unsupported_set_up_is_unsupported_not_fail(tmp_path, no_leftovers):
         session.stop()
     assert result.verdict == "unsupported"
     assert "cannot add a route" in result.reason
+
+
+def test_a_window_counts_frames_by_arrival_even_when_read_late(no_leftovers):
+    """A frame that arrived inside a window counts though the capture thread records it
+    only after the window closed (a busy machine); one that arrived after does not."""
+    import time
+
+    from scapy.layers.l2 import Ether
+
+    from testbed import topology
+    from testbed.capture import Capture
+    from testbed.network import Emulation
+    from testbed.wire import Port
+
+    topo = topology.load("topology-1").conformance_view()
+    with Emulation(topo, stacks.load("null")) as emulation:
+        capture = Capture(emulation)
+        try:
+            with Port(emulation["dut"].pid, "eth0") as dut:
+                frame = Ether(src="02:00:00:00:00:01", dst="ff:ff:ff:ff:ff:ff", type=0x88b5)
+                with capture._changed:          # the thread cannot record anything now
+                    sent = time.time()
+                    dut.send(frame)
+                    time.sleep(0.3)
+                def ours(packet):
+                    return packet.type == 0x88b5
+                assert capture.wait_for("tester:t0", ours, 0, 0, until=sent - 0.1) is None
+                index, found = capture.wait_for("tester:t0", ours, 0, 0, until=sent + 0.1)
+                assert sent <= found.time < sent + 0.1
+        finally:
+            capture.close()
