@@ -51,14 +51,25 @@ def _console():
     return Console(width=None if sys.stdout.isatty() else 160)
 
 
-def _print_table(rows, title=None):
+def _render_table(rows):
+    """The node table (node, role, interface, MAC, IPv4, IPv6) as text."""
     from rich.table import Table
-    table = Table(title=title, title_justify="left")
+    table = Table()
     for column in ("node", "role", "interface", "MAC", "IPv4", "IPv6"):
         table.add_column(column)
     for row in rows:
         table.add_row(*row)
-    _console().print(table)
+    console = _console()
+    with console.capture() as text:
+        console.print(table)
+    return text.get()
+
+
+def _print_table(rows, title=None, rendered=None):
+    """Print *title*, then the node table (*rendered* already, if given)."""
+    if title:
+        click.echo(title)
+    click.echo(rendered or _render_table(rows), nl=False)
 
 
 def _print_checks(results):
@@ -172,10 +183,21 @@ def _detach(topology_name, stack_choices, check):
             raise
         return emulation, report
 
+    early = {}
+
     def warm_up():
-        import rich.table  # noqa: F401  (imported while the daemon builds)
+        """While the daemon builds: render the table it will most likely report."""
+        try:
+            topo, manifest, others = _load_live(topology_name, stack_choices)
+            from .network import table_rows
+            names = {name: m.name for name, m in {**others, topo.dut.name: manifest}.items()}
+            early["rows"] = table_rows(topo, names)
+            early["text"] = _render_table(early["rows"])
+        except TestbedError:
+            pass            # the daemon reports it
     report = runstate.detach(start, warm_up)
-    _print_table(report["table"], report["title"] + " (detached)")
+    _print_table(report["table"], report["title"] + " (detached)",
+                 early["text"] if early.get("rows") == report["table"] else None)
     _print_notes(report["notes"])
     if "checks" in report:
         _print_checks(report["checks"])

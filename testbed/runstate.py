@@ -13,7 +13,6 @@ process without the marker or outside the run's namespaces is ever touched.
 
 import json
 import os
-import secrets
 import shutil
 import signal
 import time
@@ -43,7 +42,7 @@ class Run:
     @classmethod
     def create(cls, topology, stack):
         """A new run owned by this process, with its folder made."""
-        run_id = PREFIX + secrets.token_hex(4)
+        run_id = PREFIX + os.urandom(4).hex()   # (secrets would add ~5 ms to start-up)
         directory = paths.RUNS / run_id
         directory.mkdir(parents=True, mode=0o700)
         run = cls(run_id, directory)

@@ -3,7 +3,7 @@
 import hashlib
 import json
 from functools import cache
-from importlib import resources
+from pathlib import Path
 
 from . import paths, suites, yamlsource
 from .errors import InputError
@@ -17,7 +17,7 @@ def schema(kind):
     home: the suite table (``suites.py``) and the contract's declarations
     (``stacks/contract.py``).
     """
-    text = resources.files("testbed").joinpath(f"schema/{kind}.schema.json").read_text()
+    text = (Path(__file__).parent / "schema" / f"{kind}.schema.json").read_text()
     loaded = json.loads(text)
     if kind == "scenario":
         from .stacks.contract import OPERATIONS

@@ -1,7 +1,6 @@
 """Stacks under test: manifests in ``stacks/`` and the adapters that drive them."""
 
 import importlib
-import importlib.metadata
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -64,6 +63,7 @@ class Manifest:
 
     def version(self):
         """The stack's version, read from what is installed (or "not installed")."""
+        import importlib.metadata     # here: it costs a start-up ~13 ms
         source = self.version_source
         try:
             if isinstance(source, str):
