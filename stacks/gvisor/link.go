@@ -56,11 +56,13 @@ func openPacketSocket(name string) (int, error) {
 
 // wire is one interface's fdbased endpoint, created once per process.  Every
 // stack built by configure or reset attaches to it through a fresh nicLink;
-// received frames go to whichever stack is attached now.
+// received frames go to whichever stack is attached now, and after each one
+// the stack's settle function (if any) runs, before the next frame is read.
 type wire struct {
 	endpoint stack.LinkEndpoint
 	mu       sync.RWMutex
 	target   stack.NetworkDispatcher
+	settle   func()
 }
 
 // newWire opens the interface and starts reading frames from it.
@@ -82,13 +84,16 @@ func newWire(name string, mac tcpip.LinkAddress, mtu uint32) (*wire, error) {
 }
 
 // DeliverNetworkPacket implements stack.NetworkDispatcher: hand the frame to
-// the attached stack, if any.
+// the attached stack, if any, then let it settle.
 func (w *wire) DeliverNetworkPacket(protocol tcpip.NetworkProtocolNumber, pkt stack.PacketBufferPtr) {
 	w.mu.RLock()
-	target := w.target
+	target, settle := w.target, w.settle
 	w.mu.RUnlock()
 	if target != nil {
 		target.DeliverNetworkPacket(protocol, pkt)
+		if settle != nil {
+			settle()
+		}
 	}
 }
 
@@ -103,11 +108,13 @@ func (w *wire) DeliverLinkPacket(protocol tcpip.NetworkProtocolNumber, pkt stack
 }
 
 // nicLink is the link endpoint one stack's NIC sees: the wire's endpoint,
-// except that attaching it redirects the wire, and once its stack detaches
-// it (on reset), late timers of that stack can no longer send.
+// except that attaching it redirects the wire (with settle, run after each
+// frame the stack receives), and once its stack detaches it (on reset), late
+// timers of that stack can no longer send.
 type nicLink struct {
 	stack.LinkEndpoint
 	wire     *wire
+	settle   func()
 	mu       sync.RWMutex
 	attached bool
 }
@@ -118,7 +125,7 @@ func (l *nicLink) Attach(dispatcher stack.NetworkDispatcher) {
 	l.attached = dispatcher != nil
 	l.mu.Unlock()
 	l.wire.mu.Lock()
-	l.wire.target = dispatcher
+	l.wire.target, l.wire.settle = dispatcher, l.settle
 	l.wire.mu.Unlock()
 }
 

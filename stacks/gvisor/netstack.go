@@ -27,7 +27,10 @@ type shim struct {
 	wires      map[string]*wire
 	baseline   *request
 	stack      *stack.Stack
+	routes     *routeTable
+	ndp        *ndpDispatcher
 	nics       map[string]tcpip.NICID
+	dad        map[tcpip.NICID]*dadSetting
 	listeners  map[int]*udpListener
 	nextHandle int
 }
@@ -74,20 +77,32 @@ func (sh *shim) reset(*request) (result, error) {
 		delete(sh.listeners, handle)
 	}
 	sh.stack.Destroy()
+	sh.ndp.stop()
 	sh.stack = nil
 	return nil, sh.build()
 }
 
 // build creates a netstack with the baseline: one NIC per interface, its
-// addresses (usable at once: no DAD at baseline), connected and static
-// routes, forwarding, and ICMP error rate limiting off.
+// addresses (usable at once: no DAD at baseline, nor later unless a knob
+// turns it on), connected and static routes, forwarding, and ICMP error rate
+// limiting off.  NDP has netstack's default configuration (as a host, that
+// is with forwarding off, it takes default routers, more-specific routes and
+// on-link prefixes from Router Advertisements and forms SLAAC addresses,
+// temporary ones too) and the shim's dispatcher, which installs the routes.
 func (sh *shim) build() error {
-	noDAD := stack.DADConfigurations{DupAddrDetectTransmits: 0}
+	var names []string
+	for _, conf := range sh.baseline.Interfaces {
+		names = append(names, conf.Name)
+	}
+	sh.routes = newRouteTable()
+	sh.ndp = newNDPDispatcher(sh.routes, names)
 	s := stack.New(stack.Options{
 		NetworkProtocols: []stack.NetworkProtocolFactory{
 			ipv4.NewProtocol, arp.NewProtocol,
 			ipv6.NewProtocolWithOptions(ipv6.Options{
-				NDPConfigs: ipv6.DefaultNDPConfigurations(), DADConfigs: noDAD}),
+				NDPConfigs: ipv6.DefaultNDPConfigurations(),
+				DADConfigs: stack.DADConfigurations{DupAddrDetectTransmits: 0},
+				NDPDisp:    sh.ndp}),
 		},
 		TransportProtocols: []stack.TransportProtocolFactory{
 			icmp.NewProtocol4, icmp.NewProtocol6, udp.NewProtocol},
@@ -95,15 +110,19 @@ func (sh *shim) build() error {
 	})
 	s.SetICMPLimit(rate.Inf)
 	sh.stack = s
+	sh.routes.stack = s
+	go sh.ndp.run()
 	sh.nics = map[string]tcpip.NICID{}
+	sh.dad = map[tcpip.NICID]*dadSetting{}
 	for i, conf := range sh.baseline.Interfaces {
 		id := tcpip.NICID(i + 1)
 		w := sh.wires[conf.Name]
-		link := &nicLink{LinkEndpoint: w.endpoint, wire: w}
+		link := &nicLink{LinkEndpoint: w.endpoint, wire: w, settle: sh.ndp.apply}
 		if err := s.CreateNICWithOptions(id, link, stack.NICOptions{Name: conf.Name}); err != nil {
 			return failed("%s: creating the NIC: %s", conf.Name, err)
 		}
 		sh.nics[conf.Name] = id
+		sh.dad[id] = &dadSetting{transmits: 1}
 		addresses := conf.Addresses
 		if conf.LinkLocal != "" {
 			addresses = append(append([]string(nil), addresses...), conf.LinkLocal)
@@ -112,10 +131,6 @@ func (sh *shim) build() error {
 			if err := sh.addAddress(id, a); err != nil {
 				return err
 			}
-		}
-		// Addresses added later go through the stack's own DAD.
-		if ep, err := s.GetNetworkEndpoint(id, ipv6.ProtocolNumber); err == nil {
-			ep.(stack.DuplicateAddressDetector).SetDADConfigurations(stack.DefaultDADConfigurations())
 		}
 	}
 	for _, route := range sh.baseline.Routes {
@@ -205,7 +220,7 @@ func (sh *shim) addAddress(id tcpip.NICID, text string) error {
 	if err := sh.stack.AddProtocolAddress(id, address, stack.AddressProperties{}); err != nil {
 		return failed("adding %s: %s", text, err)
 	}
-	sh.insertRoute(tcpip.Route{Destination: prefix.Subnet(), NIC: id})
+	sh.routes.insert(tcpip.Route{Destination: prefix.Subnet(), NIC: id})
 	return nil
 }
 
@@ -237,21 +252,10 @@ func (sh *shim) addrDel(r *request) (result, error) {
 			return nil, nil
 		}
 	}
-	sh.stack.RemoveRoutes(func(route tcpip.Route) bool {
+	sh.routes.remove(func(route tcpip.Route) bool {
 		return route.NIC == id && route.Gateway == "" && route.Destination.Equal(subnet)
 	})
 	return nil, nil
-}
-
-// insertRoute adds a route keeping the table ordered by prefix length,
-// longest first: netstack takes the first matching route, so this order
-// gives longest-prefix matching.
-func (sh *shim) insertRoute(route tcpip.Route) {
-	table := append(sh.stack.GetRouteTable(), route)
-	sort.SliceStable(table, func(i, j int) bool {
-		return table[i].Destination.Prefix() > table[j].Destination.Prefix()
-	})
-	sh.stack.SetRouteTable(table)
 }
 
 // addRoute adds a static route; without an interface, the NIC is the one
@@ -290,7 +294,7 @@ func (sh *shim) addRoute(destination string, gateway, iface *string) error {
 	default:
 		return invalid("a route needs a gateway or an interface")
 	}
-	sh.insertRoute(route)
+	sh.routes.insert(route)
 	return nil
 }
 
@@ -317,14 +321,10 @@ func (sh *shim) routeDel(r *request) (result, error) {
 			return nil, err
 		}
 	}
-	subnet, removed := prefix.Subnet(), 0
-	sh.stack.RemoveRoutes(func(route tcpip.Route) bool {
-		match := route.Destination.Equal(subnet) && (r.Gateway == nil || route.Gateway == gateway) &&
+	subnet := prefix.Subnet()
+	removed := sh.routes.remove(func(route tcpip.Route) bool {
+		return route.Destination.Equal(subnet) && (r.Gateway == nil || route.Gateway == gateway) &&
 			(id == 0 || route.NIC == id)
-		if match {
-			removed++
-		}
-		return match
 	})
 	if removed == 0 {
 		return nil, failed("no route to %s", r.Destination)
@@ -485,6 +485,8 @@ var linuxNames = map[string]string{
 //	nud.IFACE.FAMILY.FIELD    the ARP (ipv4) / NDP (ipv6) cache timing of one
 //	                          interface, FIELD one of nudFields
 //	net.FAMILY.neigh.IFACE.FIELD  the same under Linux names, FIELD one of linuxNeighFields
+//	net.ipv6.conf.IFACE.FIELD     DAD of one interface, FIELD accept_dad, dad_transmits
+//	                              or keep_addr_on_down (see confKnob)
 //
 // and the Linux names of linuxNames.
 func (sh *shim) knob(name string) (*knob, error) {
@@ -552,6 +554,9 @@ func (sh *shim) knob(name string) (*knob, error) {
 	}
 	if len(parts) == 5 && parts[0] == "net" && (parts[1] == "ipv4" || parts[1] == "ipv6") && parts[2] == "neigh" {
 		return sh.nudKnob(name, parts[3], parts[1], parts[4], linuxNeighFields)
+	}
+	if len(parts) == 5 && parts[0] == "net" && parts[1] == "ipv6" && parts[2] == "conf" {
+		return sh.confKnob(name, parts[3], parts[4])
 	}
 	return nil, unsupported("gvisor has no knob %s", name)
 }
