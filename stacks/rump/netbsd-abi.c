@@ -17,6 +17,7 @@
 #include <net/route.h>
 #include <netinet/in.h>
 #include <netinet/in_var.h>
+#include <netinet/icmp6.h>
 #include <netinet6/in6_var.h>
 #include <netinet6/nd6.h>
 
@@ -58,8 +59,11 @@ void abi(void)
 	DEF(SIOCAIFADDR_IN6, SIOCAIFADDR_IN6); DEF(SIOCDIFADDR_IN6, SIOCDIFADDR_IN6);
 	DEF(SIOCGIFINFO_IN6, SIOCGIFINFO_IN6); DEF(SIOCSIFINFO_IN6, SIOCSIFINFO_IN6);
 	DEF(SIOCGNBRINFO_IN6, SIOCGNBRINFO_IN6);
+	DEF(SIOCSRTRFLUSH_IN6, SIOCSRTRFLUSH_IN6); DEF(SIOCSPFXFLUSH_IN6, SIOCSPFXFLUSH_IN6);
 	DEF(IFF_UP, IFF_UP); DEF(IFF_RUNNING, IFF_RUNNING);
-	DEF(IN6_IFF_NODAD, IN6_IFF_NODAD);
+	DEF(IN6_IFF_NODAD, IN6_IFF_NODAD); DEF(SIOCGIFAFLAG_IN6, SIOCGIFAFLAG_IN6);
+	DEF(IN6_IFF_TENTATIVE, IN6_IFF_TENTATIVE); DEF(IN6_IFF_DUPLICATED, IN6_IFF_DUPLICATED);
+	DEF(IN6_IFF_DETACHED, IN6_IFF_DETACHED);
 	SIZE(ifreq); OFF(ifreq, ifr_ifru);
 	SIZE(in_aliasreq); OFF(in_aliasreq, ifra_addr); OFF(in_aliasreq, ifra_dstaddr);
 	OFF(in_aliasreq, ifra_mask);
@@ -69,8 +73,8 @@ void abi(void)
 	OFF(in6_addrlifetime, ia6t_pltime);
 	SIZE(in6_ifreq); OFF(in6_ifreq, ifr_ifru);
 	SIZE(in6_ndireq); OFF(in6_ndireq, ndi); SIZE(nd_ifinfo);
-	OFF(nd_ifinfo, basereachable); OFF(nd_ifinfo, reachable); OFF(nd_ifinfo, retrans);
-	OFF(nd_ifinfo, flags);
+	OFF(nd_ifinfo, linkmtu); OFF(nd_ifinfo, basereachable); OFF(nd_ifinfo, reachable);
+	OFF(nd_ifinfo, retrans); OFF(nd_ifinfo, flags); OFF(nd_ifinfo, chlim);
 	SIZE(in6_nbrinfo); OFF(in6_nbrinfo, addr); OFF(in6_nbrinfo, asked);
 	OFF(in6_nbrinfo, isrouter); OFF(in6_nbrinfo, state); OFF(in6_nbrinfo, expire);
 	DEF(ND6_LLINFO_PURGE, ND6_LLINFO_PURGE); DEF(ND6_LLINFO_NOSTATE, ND6_LLINFO_NOSTATE);
@@ -108,6 +112,8 @@ void abi(void)
 	DEF(CTLTYPE_NODE, CTLTYPE_NODE); DEF(CTLTYPE_INT, CTLTYPE_INT);
 	DEF(CTLTYPE_STRING, CTLTYPE_STRING); DEF(CTLTYPE_QUAD, CTLTYPE_QUAD);
 	DEF(CTLTYPE_BOOL, CTLTYPE_BOOL);
+	DEF(ICMP6_STAT_INHIST, ICMP6_STAT_INHIST); DEF(ICMP6_NSTATS, ICMP6_NSTATS);
+	DEF(ND_ROUTER_ADVERT, ND_ROUTER_ADVERT);
 	SIZE(sysctlnode); OFF(sysctlnode, sysctl_flags); OFF(sysctlnode, sysctl_num);
 	OFF(sysctlnode, sysctl_name);
 }

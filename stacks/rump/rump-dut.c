@@ -231,10 +231,12 @@ CHECK_OFF(in6_addrlifetime, ia6t_pltime, pltime);
 CHECK_SIZE(in6_ifreq);
 CHECK_OFF(in6_ifreq, ifr_ifru, u);
 CHECK_SIZE(nd_ifinfo);
+CHECK_OFF(nd_ifinfo, linkmtu, linkmtu);
 CHECK_OFF(nd_ifinfo, basereachable, basereachable);
 CHECK_OFF(nd_ifinfo, reachable, reachable);
 CHECK_OFF(nd_ifinfo, retrans, retrans);
 CHECK_OFF(nd_ifinfo, flags, flags);
+CHECK_OFF(nd_ifinfo, chlim, chlim);
 CHECK_SIZE(in6_ndireq);
 CHECK_OFF(in6_ndireq, ndi, ndi);
 CHECK_SIZE(in6_nbrinfo);
@@ -648,6 +650,8 @@ static int iface_set_mtu(struct iface *ifc, int mtu)
 static int nd_info(struct iface *ifc, struct nb_in6_ndireq *nd, int set)
 {
   snprintf(nd->name, sizeof nd->name, "%s", ifc->rname);
+  if (set)
+    nd->ndi.linkmtu = 0;   /* unchanged: SIOCSIFINFO_IN6 refuses one above the current */
   return rump_sys_ioctl(sock6, NB_IOCTL(set ? NB_SIOCSIFINFO_IN6 : NB_SIOCGIFINFO_IN6), nd);
 }
 
@@ -1118,7 +1122,16 @@ static int neigh_one(const struct nb_rt_msghdr *h, const struct nb_sockaddr **sa
     if (addr_eq(&w->own[i].a, &a))
       return 0;
   if (w->flush) {
-    int e = rt_replay(h, NB_RTM_DELETE, NB_RTF_LLDATA);
+    /* As ndp -s, then ndp -d.  NetBSD 7.99 deletes a dynamic entry only in
+     * name (in6_lltable_delete, in_lltable_delete: LLE_DELETED): it stays in
+     * the table with its timer, which goes on soliciting, and a new entry
+     * for the same address joins it (a test later aborted on a lock taken
+     * twice in nd6_llinfo_timer's solicitation).  A static entry it unlinks
+     * and frees. */
+    int e = rt_replay(h, NB_RTM_ADD, NB_RTF_LLDATA | NB_RTF_STATIC | NB_RTF_HOST);
+    if (e && e != 17)   /* EEXIST: static already */
+      fprintf(stderr, "rump-dut: making a neighbour entry static: %s\n", strerror(rump_errno2host(e)));
+    e = rt_replay(h, NB_RTM_DELETE, NB_RTF_LLDATA);
     if (e && e != 2 && e != 3)
       fprintf(stderr, "rump-dut: deleting a neighbour entry: %s\n", strerror(rump_errno2host(e)));
     return 0;
@@ -1198,7 +1211,8 @@ static struct linux_knobs {
   int icmp_ratelimit, icmp_ratemask;   /* net.ipv4.icmp_ratelimit (ms), _ratemask */
   int icmp6_ratelimit;                 /* net.ipv6.icmp.ratelimit (ms) */
   int srcrt_all;                       /* net.ipv4.conf.all.accept_source_route */
-} lk, lk_base = {1000, 0, 0, 0};
+  int accept_dad, dad_transmits;       /* net.ipv6.conf.IFACE.{accept_dad,dad_transmits} */
+} lk, lk_base = {1000, 0, 0, 0, 0, 1};
 
 /* Linux's token interval (ms) as NetBSD's errppslimit: -1 is no limit. */
 static int pps_of(int ms)
@@ -1206,7 +1220,10 @@ static int pps_of(int ms)
   return ms <= 0 ? -1 : ms >= 1000 ? 1 : 1000 / ms;
 }
 
-/* The NetBSD sysctls that stand for Linux's knobs, from lk. */
+/* The NetBSD sysctls that stand for Linux's knobs, from lk.  NetBSD's
+ * DupAddrDetectTransmits, net.inet6.ip6.dad_count, is one for all
+ * interfaces (0: no DAD): Linux's per-interface accept_dad and
+ * dad_transmits of any interface set it for every interface. */
 static int linux_knobs_apply(void)
 {
   int all = lk.srcrt_all;
@@ -1214,9 +1231,40 @@ static int linux_knobs_apply(void)
     all = all && ifs[i].srcrt;
   if (sysctl_set_int("net.inet.icmp.errppslimit", lk.icmp_ratemask ? pps_of(lk.icmp_ratelimit) : -1) ||
       sysctl_set_int("net.inet6.icmp6.errppslimit", pps_of(lk.icmp6_ratelimit)) ||
-      sysctl_set_int("net.inet.ip.allowsrcrt", all) || sysctl_set_int("net.inet.ip.forwsrcrt", all))
+      sysctl_set_int("net.inet.ip.allowsrcrt", all) || sysctl_set_int("net.inet.ip.forwsrcrt", all) ||
+      sysctl_set_int("net.inet6.ip6.dad_count", lk.accept_dad ? lk.dad_transmits : 0))
     return -1;
   return 0;
+}
+
+/* IP forwarding; for IPv6 with the role that goes with it, as NetBSD's
+ * rc.d sets them (ip6mode=router or autohost): a host accepts Router
+ * Advertisements (net.inet6.ip6.accept_rtadv 1; the kernel's default is 0,
+ * which ignores them), a router does not. */
+static int set_forwarding(int v6, int on)
+{
+  if (!v6)
+    return sysctl_set_int("net.inet.ip.forwarding", on);
+  return sysctl_set_int("net.inet6.ip6.accept_rtadv", !on) ||
+         sysctl_set_int("net.inet6.ip6.forwarding", on);
+}
+
+/* net.ipv6.conf.all.forwarding: IPv6 forwarding and its role, as Linux's
+ * accept_ra 1 takes advertisements only while not forwarding (reset
+ * restores both). */
+static int forwarding_knob(const char *value, struct buf *out)
+{
+  char got[64];
+  if (!value) {
+    if (sysctl_text("net.inet6.ip6.forwarding", NULL, got, sizeof got))
+      return -1;
+    bput(out, ",\"value\":");
+    bstr(out, got);
+    return 0;
+  }
+  if (strcmp(value, "0") && strcmp(value, "1"))
+    return fail("invalid", "net.ipv6.conf.all.forwarding takes 0 or 1, not %s", value);
+  return set_forwarding(1, value[0] == '1');
 }
 
 static const char *const nd_fields[] = {"base_reachable_time_ms", "base_reachable_time",
@@ -1280,7 +1328,7 @@ static int knob(const char *name, const char *value, struct buf *out)
   else if (!strcmp(name, "net.ipv4.ip_forward"))
     netbsd = "net.inet.ip.forwarding";
   else if (!strcmp(name, "net.ipv6.conf.all.forwarding"))
-    netbsd = "net.inet6.ip6.forwarding";
+    return forwarding_knob(value, out);
   else if (!strcmp(name, "net.ipv4.icmp_ratelimit"))
     linux_slot = &lk.icmp_ratelimit;
   else if (!strcmp(name, "net.ipv4.icmp_ratemask"))
@@ -1291,6 +1339,18 @@ static int knob(const char *name, const char *value, struct buf *out)
     linux_slot = &lk.srcrt_all;
   else if ((ifc = knob_iface(name, "net.ipv4.conf.", ".accept_source_route")))
     linux_slot = &ifc->srcrt;
+  else if (knob_iface(name, "net.ipv6.conf.", ".keep_addr_on_down")) {
+    if (!value) {
+      bput(out, ",\"value\":\"1\"");
+      return 0;
+    }
+    return strcmp(value, "1") ? fail("unsupported", "NetBSD always keeps the IPv6 addresses of "
+                                     "an interface that goes down (in6_if_down only detaches "
+                                     "them): keep_addr_on_down is 1") : 0;
+  } else if (knob_iface(name, "net.ipv6.conf.", ".accept_dad"))
+    linux_slot = &lk.accept_dad;
+  else if (knob_iface(name, "net.ipv6.conf.", ".dad_transmits"))
+    linux_slot = &lk.dad_transmits;
   else if (sscanf(name, "net.ipv6.neigh.%16[^.].%63s", ifname, field) == 2)
     return nd_knob(ifname, field, value, out);
   else if (!strcmp(name, "net.ipv4.ipfrag_time") || !strcmp(name, "net.ipv6.ip6frag_time"))
@@ -1315,6 +1375,10 @@ static int knob(const char *name, const char *value, struct buf *out)
     long n = strtol(value, &end, 10);
     if (*end || end == value || n < 0 || n > INT_MAX)
       return fail("invalid", "%s takes a number, not %s", name, value);
+    if (linux_slot == &lk.accept_dad && n > 1)
+      return fail("unsupported", "NetBSD has no accept_dad %ld: its DAD is on or off "
+                  "(net.inet6.ip6.dad_count), and a duplicated hardware-derived link-local "
+                  "address always disables IPv6 on the interface (nd6_dad_duplicated)", n);
     int old = *linux_slot;
     *linux_slot = (int)n;
     if (linux_knobs_apply()) {
@@ -1799,6 +1863,22 @@ static int subnet_anycast(const struct addr *a, const struct addr *base)
   return 1;
 }
 
+/* False for an IPv6 address NetBSD does not use as it is: tentative (a DAD
+ * a test switched on still running), duplicated, or detached (its link went
+ * down); restore_interfaces adds it afresh. */
+static int usable6(struct iface *ifc, const struct addr *a)
+{
+  struct nb_in6_ifreq ifr;
+  if (!a->v6)
+    return 1;
+  memset(&ifr, 0, sizeof ifr);
+  snprintf(ifr.name, sizeof ifr.name, "%s", ifc->rname);
+  sin6_set(&ifr.u.addr, a->b, 0);
+  if (rump_sys_ioctl(sock6, NB_IOCTL(NB_SIOCGIFAFLAG_IN6), &ifr) < 0)
+    return 1;
+  return !(ifr.u.flags6 & (NB_IN6_IFF_TENTATIVE | NB_IN6_IFF_DUPLICATED | NB_IN6_IFF_DETACHED));
+}
+
 /* Bring addresses, MTU and link state back to the baseline, changing only
  * what differs. */
 static int restore_interfaces(void)
@@ -1818,11 +1898,14 @@ static int restore_interfaces(void)
       for (int j = 0; j < ifc->nbase; j++)
         keep |= (addr_eq(&now[k].a, &ifc->base[j]) && now[k].a.plen == ifc->base[j].plen) ||
                 subnet_anycast(&now[k].a, &ifc->base[j]);
+      keep = keep && usable6(ifc, &now[k].a);
       if (!keep && debug)
         fprintf(stderr, "rump-dut: reset: removing %s/%d from %s\n",
                 addr_text(&now[k].a, (char[INET6_ADDRSTRLEN]){0}, INET6_ADDRSTRLEN), now[k].a.plen, ifc->name);
       if (!keep && addr_del(ifc, &now[k].a))
         return -1;
+      if (!keep)
+        now[k].ifc = NULL;
     }
     for (int j = 0; j < ifc->nbase; j++) {
       int have = 0;
@@ -1865,9 +1948,163 @@ static int flush_flows(void)
   return 0;
 }
 
-static int set_forwarding(int v6, int on)
+static uint64_t ras_taken;   /* the advertisements ICMPv6 had taken in at the last reset */
+
+/* Forget what Router Advertisements taught the kernel since the last reset:
+ * its Default Router List (and the default route it installed: a route
+ * flush alone would leave the router listed as installed, so the next
+ * advertisement would install nothing) and its Prefix List (on-link routes,
+ * addresses formed from the prefixes).  NetBSD flushes prefixes only all at
+ * once (SIOCSPFXFLUSH_IN6, as ndp -P), which also takes the routes of the
+ * baseline addresses' own prefixes away; so those addresses go too, and
+ * restore_interfaces adds them afresh.  A router's kernel ignores
+ * advertisements (accept_rtadv 0): its addresses stay. */
+static int forget_router_advertisements(void)
 {
-  return sysctl_set_int(v6 ? "net.inet6.ip6.forwarding" : "net.inet.ip.forwarding", on);
+  static uint64_t stats[NB_ICMP6_NSTATS];
+  static struct mib m;
+  size_t size = sizeof stats;
+  struct nb_in6_ifreq r;
+  struct held now[128];
+  int n;
+  /* the Router Advertisements ICMPv6 input has taken in, reassembled ones too */
+  if ((!m.len && mib_lookup("net.inet6.icmp6.stats", &m) < 0) ||
+      rump_sys___sysctl(m.name, m.len, stats, &size, NULL, 0) < 0 || size != sizeof stats)
+    return sysfail("reading net.inet6.icmp6.stats");
+  if (stats[NB_ICMP6_STAT_INHIST + NB_ND_ROUTER_ADVERT] == ras_taken)
+    return 0;
+  ras_taken = stats[NB_ICMP6_STAT_INHIST + NB_ND_ROUTER_ADVERT];
+  memset(&r, 0, sizeof r);
+  snprintf(r.name, sizeof r.name, "%s", ifs[0].rname);
+  if (rump_sys_ioctl(sock6, NB_IOCTL(NB_SIOCSRTRFLUSH_IN6), &r) < 0)
+    return sysfail("SIOCSRTRFLUSH_IN6");
+  if (base_forwarding[1])
+    return 0;
+  if (rump_sys_ioctl(sock6, NB_IOCTL(NB_SIOCSPFXFLUSH_IN6), &r) < 0)
+    return sysfail("SIOCSPFXFLUSH_IN6");
+  if ((n = addrs_now(now, 128)) < 0)
+    return sysfail("listing addresses");
+  for (int k = 0; k < n; k++)
+    if (now[k].a.v6 && !is_linklocal6(now[k].a.b) && addr_del(now[k].ifc, &now[k].a))
+      return -1;
+  return 0;
+}
+
+struct injection {
+  struct iface *ifc;
+  uint8_t frame[14 + 40 + 16 + 8];
+};
+
+/* Hand one frame to the kernel as if virtN had received it. */
+static void *inject(void *arg)
+{
+  struct injection *j = arg;
+  struct iovec iov = {.iov_base = j->frame, .iov_len = sizeof j->frame};
+  rumpuser_component_kthread();
+  rumpuser_component_schedule(NULL);
+  rump_virtif_virt_deliverpkt(j->ifc->sc, &iov, 1);
+  rumpuser_component_unschedule();
+  rumpuser_component_kthread_release();
+  return NULL;
+}
+
+/* A Router Advertisement for the kernel alone (never on the wire): from
+ * fe80::ffff:ffff:ffff:fffe (no router of the topology), router lifetime 0
+ * (no default router), nothing but an MTU option of mtu. */
+static void restoring_ra(uint8_t *f, int mtu)
+{
+  static const uint8_t head[14 + 40] = {
+    0x33, 0x33, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 0, 0x86, 0xdd,
+    0x60, 0, 0, 0, 0, 24, 58, 255,
+    0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe,
+    0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  uint8_t *icmp = f + 14 + 40;
+  uint32_t sum = 24 + 58;
+  memcpy(f, head, sizeof head);
+  memset(icmp, 0, 24);
+  icmp[0] = NB_ND_ROUTER_ADVERT;
+  icmp[16] = 5;                                    /* ND_OPT_MTU, 8 octets */
+  icmp[17] = 1;
+  icmp[20] = (uint8_t)(mtu >> 24);
+  icmp[21] = (uint8_t)(mtu >> 16);
+  icmp[22] = (uint8_t)(mtu >> 8);
+  icmp[23] = (uint8_t)mtu;
+  for (int i = 14 + 8; i < 14 + 40 + 24; i += 2)   /* pseudo-header addresses, message */
+    sum += (uint32_t)(f[i] << 8 | f[i + 1]);
+  while (sum >> 16)
+    sum = (sum & 0xffff) + (sum >> 16);
+  icmp[2] = (uint8_t)(~sum >> 8);
+  icmp[3] = (uint8_t)~sum;
+}
+
+/* Bring back the LinkMTU an advertisement's MTU option lowered.
+ * SIOCSIFINFO_IN6 can lower nd_ifinfo.linkmtu but never raise it; only
+ * another advertisement can, so the kernel gets one carrying the interface
+ * MTU (which NetBSD then uses, as with no LinkMTU at all). */
+static int restore_link_mtus(void)
+{
+  for (int i = 0; i < nifs; i++) {
+    struct iface *ifc = &ifs[i];
+    struct nb_in6_ndireq nd;
+    struct injection j = {.ifc = ifc};
+    pthread_t t;
+    memset(&nd, 0, sizeof nd);
+    if (nd_info(ifc, &nd, 0) < 0)
+      return sysfail("SIOCGIFINFO_IN6 %s", ifc->rname);
+    if (!nd.ndi.linkmtu || (int)nd.ndi.linkmtu >= ifc->mtu)
+      continue;
+    if (debug)
+      fprintf(stderr, "rump-dut: reset: link MTU %u on %s back to %d\n", nd.ndi.linkmtu, ifc->name,
+              ifc->mtu);
+    restoring_ra(j.frame, ifc->mtu);
+    if (sysctl_set_int("net.inet6.ip6.accept_rtadv", 1) || pthread_create(&t, NULL, inject, &j))
+      return fail("failed", "cannot hand %s an advertisement", ifc->rname);
+    pthread_join(t, NULL);
+    for (int tries = 0; tries < 100 && (int)nd.ndi.linkmtu < ifc->mtu; tries++) {
+      sleep_s(0.005);
+      if (nd_info(ifc, &nd, 0) < 0)
+        return sysfail("SIOCGIFINFO_IN6 %s", ifc->rname);
+    }
+    if (set_forwarding(1, base_forwarding[1]))
+      return -1;
+    if ((int)nd.ndi.linkmtu < ifc->mtu)
+      return fail("failed", "%s keeps the link MTU %u an advertisement gave it", ifc->rname,
+                  nd.ndi.linkmtu);
+    ras_taken++;   /* not one to forget at the next reset */
+  }
+  return 0;
+}
+
+/* Bring back each interface's ND settings (SIOCSIFINFO_IN6): the
+ * BaseReachableTime, RetransTimer and CurHopLimit knobs and advertisements
+ * change, and its flags: a duplicated link-local address formed from the
+ * MAC switches IPv6 off (ND6_IFF_IFDISABLED, nd6_dad_duplicated), which
+ * NetBSD lifts only once no link-local address is duplicated any more, so
+ * after restore_interfaces. */
+static int restore_nd(void)
+{
+  for (int i = 0; i < nifs; i++) {
+    struct iface *ifc = &ifs[i];
+    struct nb_in6_ndireq nd;
+    memset(&nd, 0, sizeof nd);
+    if (nd_info(ifc, &nd, 0) < 0)
+      return sysfail("SIOCGIFINFO_IN6 %s", ifc->rname);
+    if (nd.ndi.basereachable == ifc->nd_base.basereachable &&
+        nd.ndi.retrans == ifc->nd_base.retrans && nd.ndi.chlim == ifc->nd_base.chlim &&
+        nd.ndi.flags == ifc->nd_base.flags)
+      continue;
+    nd.ndi.basereachable = ifc->nd_base.basereachable;
+    nd.ndi.retrans = ifc->nd_base.retrans;
+    nd.ndi.chlim = ifc->nd_base.chlim;
+    nd.ndi.flags = ifc->nd_base.flags;
+    nd.ndi.reachable = 0;
+    if (nd_info(ifc, &nd, 1) < 0 || nd_info(ifc, &nd, 0) < 0)
+      return sysfail("SIOCSIFINFO_IN6 %s", ifc->rname);
+    if (nd.ndi.flags != ifc->nd_base.flags)
+      return fail("failed", "%s keeps ND flags %#x, not %#x", ifc->rname, nd.ndi.flags,
+                  ifc->nd_base.flags);
+  }
+  return 0;
 }
 
 static int op_configure(const struct jv *req, struct buf *out)
@@ -1898,8 +2135,7 @@ static int op_configure(const struct jv *req, struct buf *out)
 
   /* The baseline's link-locals are the topology's, not NetBSD's own; no
    * duplicate address detection (PROTOCOL.md: every address usable at once). */
-  if (sysctl_set_int("net.inet6.ip6.auto_linklocal", 0) ||
-      sysctl_set_int("net.inet6.ip6.dad_count", 0) || sysctl_set_int("net.inet.ip.dad_count", 0))
+  if (sysctl_set_int("net.inet6.ip6.auto_linklocal", 0) || sysctl_set_int("net.inet.ip.dad_count", 0))
     return -1;
   for (int i = 0; i < nifs; i++) {
     struct iface *ifc = &ifs[i];
@@ -1920,10 +2156,11 @@ static int op_configure(const struct jv *req, struct buf *out)
     ifc->nd_base = nd.ndi;
   }
   lk = lk_base;
-  /* forwarding first, as NetBSD's rc.d does: a router's IPv6 addresses
-   * bring their Subnet-Router anycast addresses only if it forwards then */
-  if (set_forwarding(0, base_forwarding[0]) || set_forwarding(1, base_forwarding[1]) ||
-      restore_interfaces() || restore_routes() || linux_knobs_apply())
+  /* knobs (net.inet6.ip6.dad_count 0), then forwarding, as NetBSD's rc.d
+   * does: a router's IPv6 addresses bring their Subnet-Router anycast
+   * addresses only if it forwards then */
+  if (linux_knobs_apply() || set_forwarding(0, base_forwarding[0]) ||
+      set_forwarding(1, base_forwarding[1]) || restore_interfaces() || restore_routes())
     return -1;
   configured = 1;
   return 0;
@@ -1942,24 +2179,13 @@ static int op_reset(const struct jv *req, struct buf *out)
       return -1;
   nsaved = 0;
   lk = lk_base;
-  for (int i = 0; i < nifs; i++) {
-    struct nb_in6_ndireq nd;
+  for (int i = 0; i < nifs; i++)
     ifs[i].srcrt = 1;
-    memset(&nd, 0, sizeof nd);
-    if (nd_info(&ifs[i], &nd, 0) < 0)
-      return sysfail("SIOCGIFINFO_IN6 %s", ifs[i].rname);
-    if (nd.ndi.basereachable != ifs[i].nd_base.basereachable ||
-        nd.ndi.retrans != ifs[i].nd_base.retrans) {
-      nd.ndi.basereachable = ifs[i].nd_base.basereachable;
-      nd.ndi.retrans = ifs[i].nd_base.retrans;
-      nd.ndi.reachable = 0;
-      if (nd_info(&ifs[i], &nd, 1) < 0)
-        return sysfail("SIOCSIFINFO_IN6 %s", ifs[i].rname);
-    }
-  }
-  if (set_forwarding(0, base_forwarding[0]) || set_forwarding(1, base_forwarding[1]) ||
-      restore_interfaces() || restore_routes() || neigh_walk_all(&w, NULL) || flush_flows() ||
-      linux_knobs_apply())
+  /* knobs first: no DAD for the addresses restore_interfaces adds back */
+  if (linux_knobs_apply() || set_forwarding(0, base_forwarding[0]) ||
+      set_forwarding(1, base_forwarding[1]) || forget_router_advertisements() ||
+      restore_interfaces() || restore_nd() || restore_link_mtus() || restore_routes() ||
+      neigh_walk_all(&w, NULL) || flush_flows())
     return -1;
   return 0;
 }

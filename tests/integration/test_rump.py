@@ -100,3 +100,22 @@ def test_a_kernel_panic_is_a_crash_and_the_next_test_runs_on_a_fresh_kernel(tmp_
     log = "".join(p.read_text() for p in (tmp_path / "logs").glob("*.log"))
     assert 'panic: kernel diagnostic assertion "(m)->m_type != MT_FREE" failed' in log
     assert done.returncode == 0, done.stdout + done.stderr   # as stacks/rump/expected.yaml says
+
+
+@pytest.mark.timeout(180)
+def test_an_autoconfiguring_host_forgets_each_test_s_advertisements_and_dad(tmp_path,
+                                                                             no_leftovers):
+    """Without IPv6 forwarding NetBSD is set up as rc.conf's ip6mode=autohost
+    (accept_rtadv 1), and reset takes away what a test's Router Advertisements
+    and DAD knobs left: the default router NDP-4.1 gave it (NDP-4.4 then expects
+    no reply through RTR-1), the link MTU of NDP-4.13's MTU option, the on-link
+    prefix of NDP-4.15 (NDP-4.17 then expects no solicitation into it), and the
+    tentative addresses of SLAAC-1.12's link bounce with DAD on (SLAAC-1.1 then
+    expects one probe for a new address, the baseline's addresses answering)."""
+    ids = ["NDP-4.1", "NDP-4.4", "NDP-4.13", "NDP-4.15", "NDP-4.17", "SLAAC-1.12", "SLAAC-1.1"]
+    subprocess.run([*TESTBED, "run", *ids, "--stack", "rump", "--out", str(tmp_path)],
+                   capture_output=True, text=True, timeout=150)
+    results = {r["id"]: r for r in
+               map(json.loads, (tmp_path / "results.jsonl").read_text().splitlines())}
+    assert {i: results[i]["verdict"] for i in ids} == dict.fromkeys(ids, "pass"), \
+        {i: results[i]["reason"] for i in ids if results[i]["verdict"] != "pass"}
