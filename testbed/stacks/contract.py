@@ -20,7 +20,7 @@ import inspect
 import ipaddress
 from dataclasses import dataclass, field
 from enum import StrEnum
-from ipaddress import ip_address, ip_interface
+from ipaddress import ip_address, ip_interface, ip_network
 
 from ..errors import ControlError, Unsupported
 from .control import OP_TIMEOUT
@@ -38,6 +38,7 @@ class Capability(StrEnum):
     PING = "ping"               # ICMP echo from the DUT
     UDP = "udp"                 # send a datagram / listen on a port from the DUT
     KNOBS = "knobs"             # stack-specific settings (sysctls for Linux)
+    ADVERTISE = "advertise"     # send Router Advertisements (RFC 4861 §6.2) as a router
     IPV6 = "ipv6"               # any of the above for IPv6
 
 
@@ -345,3 +346,19 @@ class Dut:
     @operation(Capability.KNOBS, protocol="knob_get", refusal="read {name}", usage="NAME")
     def get_knob(self, name: str):
         """Read a stack-specific setting (a sysctl for Linux)."""
+
+    @operation(Capability.ADVERTISE, protocol="ra_start", refusal="send Router Advertisements",
+               usage="INTERFACE PREFIX [lifetime=1800] [interval=600] [valid_lifetime=2592000] "
+                     "[preferred_lifetime=604800] [autonomous=yes]", scenario=True)
+    def advertise(self, interface: str, prefix: ip_network, lifetime: int = 1800,
+                  interval: float = 600.0, valid_lifetime: int = 2592000,
+                  preferred_lifetime: int = 604800, autonomous: flag = True):
+        """Make *interface* an advertising interface (RFC 4861 §6.2.1) with *prefix* on-link.
+
+        It sends Router Advertisements with Router Lifetime *lifetime*, unsolicited
+        at most *interval* s apart (MaxRtrAdvInterval, 4 s or more; MinRtrAdvInterval
+        a third of it, or three quarters below 9 s, within the RFC's bounds) and in answer to
+        Router Solicitations, each with its link-layer address and one Prefix
+        Information option: L set, A as *autonomous*, the given lifetimes.  Reset
+        stops it.
+        """

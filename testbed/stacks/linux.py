@@ -13,6 +13,7 @@ from ..linuxcmd import (FORWARDING, KERNEL_DEFAULTS, NO_DAD, baseline_sysctls, i
                         router_advertised_defaults, sysctl_command, tx_checksums_in_software)
 from .contract import Capability, Datagram, Dut, Neighbor
 from .iputils import parse_ping
+from .radvd import Advertiser
 
 
 def _sysctl_name(name):
@@ -27,6 +28,7 @@ class LinuxDut(Dut):
     Its baseline is the one of every Linux DUT (linuxcmd.baseline_sysctls).
     Its manifest may add ``sysctl:`` settings (applied at start and kept by
     every reset) and ``setup:`` commands run once in the DUT after start.
+    It advertises as a router through Debian's radvd (stacks/radvd.py).
     """
 
     capabilities = frozenset(Capability)
@@ -40,6 +42,7 @@ class LinuxDut(Dut):
         super().__init__(*args)
         self._knob_originals = {}
         self._listeners = []
+        self._advertiser = Advertiser(self.node, self.folder)
 
     # -- helpers ---------------------------------------------------------
 
@@ -60,13 +63,15 @@ class LinuxDut(Dut):
             self.shell(command, f"setup command {command!r}")
 
     def stop(self):
-        """Close listeners; the kernel's state goes with the namespace."""
+        """Close listeners, stop advertising; the kernel's state goes with the namespace."""
+        self._advertiser.reset()
         for listener in self._listeners:
             listener.close()
         self._listeners.clear()
 
     def reset(self):
         """Restore the baseline, changing only what differs from it."""
+        self._advertiser.reset()
         for listener in self._listeners:
             listener.close()
         self._listeners.clear()
@@ -168,6 +173,9 @@ class LinuxDut(Dut):
 
     def _get_knob(self, name):
         return self.shell(f"sysctl -n {shlex.quote(_sysctl_name(name))}", f"reading {name}").strip()
+
+    def _advertise(self, interface, *settings):
+        self._advertiser.advertise(interface, *settings)
 
 
 class UdpListener:

@@ -30,7 +30,8 @@ def test_scenario_files_may_use_exactly_the_flagged_operations():
                                    if op.scenario}
     assert set(scenario.OPERATIONS) == {
         "set_link", "set_mtu", "add_address", "remove_address", "add_route", "remove_route",
-        "add_neighbor", "flush_neighbors", "set_forwarding", "set_knob", "ping", "send_udp"}
+        "add_neighbor", "flush_neighbors", "set_forwarding", "set_knob", "ping", "send_udp",
+        "advertise"}
 
 
 class Recorder(Dut):
