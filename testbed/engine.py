@@ -13,7 +13,7 @@ import traceback
 from contextlib import contextmanager
 from pathlib import Path
 
-from . import expected as expectations, packets, report, signals, topology
+from . import expected as expectations, packets, report, runstate, signals, topology
 from .capture import Capture
 from .errors import ControlError, TestbedError, Unsupported
 from .network import Emulation
@@ -450,13 +450,12 @@ class Runner:
     def _execute_side_by_side(self, groups, jobs, order):
         """Run pieces of *groups* in *jobs* worker processes; stream their results to
         on_result.  However the run ends, every worker has ended when this returns."""
-        size = max(1, -(-len(order) // (2 * jobs)))      # two pieces per job: ends even out
         context = multiprocessing.get_context("spawn")   # no threads or locks inherited
+        _start_resource_tracker_quietly()
         pieces, finished = context.Queue(), context.Queue()
         pieces.cancel_join_thread()   # pieces no worker took are moot: never wait to send them
-        for (topo, family), group in groups.items():
-            for start in range(0, len(group), size):
-                pieces.put((topo, family, group[start:start + size]))
+        for piece in _pieces(groups, jobs):
+            pieces.put(piece)
         workers = [context.Process(target=_worker, name=f"piece-worker-{n}", daemon=True,
                                    args=(self.manifest, self.out, self.silence, pieces, finished))
                    for n in range(jobs)]
@@ -563,6 +562,24 @@ def _worker(manifest, out, silence, pieces, finished):
         os._exit(1)       # the piece is down; what is left in the queues is the parent's
 
 
+def _start_resource_tracker_quietly():
+    """Start multiprocessing's resource tracker (once a process) with its stderr on
+    /dev/null and no run marker: it removes the semaphores of the worker queues an
+    interrupted run leaves, and would otherwise warn of them on the user's terminal."""
+    from multiprocessing import resource_tracker
+    marker = os.environ.pop(runstate.MARKER, None)
+    saved, quiet = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(quiet, 2)
+        resource_tracker.ensure_running()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(quiet)
+        if marker is not None:
+            os.environ[runstate.MARKER] = marker
+
+
 def _end_workers(workers, ask):
     """Wait WORKER_GRACE s for the workers to end (having asked them, SIGTERM, if *ask*),
     then kill any left."""
@@ -575,6 +592,37 @@ def _end_workers(workers, ask):
         if worker.is_alive():
             worker.kill()
             worker.join()
+
+
+PIECES_PER_JOB = 2       # ends even out
+TEST_OVERHEAD = 0.3      # seconds a test takes beyond its wait steps, for planning pieces
+
+
+def _estimate(test):
+    """The seconds *test* is likely to take: its wait steps and a little more."""
+    return TEST_OVERHEAD + sum(body for step in test.steps for kind, body in step.items()
+                               if kind == "wait")
+
+
+def _pieces(groups, jobs):
+    """Cut *groups* ({(topology, family): tests}) into (topology, family, tests) pieces of
+    about equal expected time, longest first, so that the pieces' ends come together:
+    a test that waits out a long timer (IPV6-3.25's 60 s) starts first, in a piece
+    of its own, while the others share out the rest."""
+    budget = sum(_estimate(t) for group in groups.values() for t in group) / (
+        PIECES_PER_JOB * jobs)
+    pieces = []
+    for (topo, family), group in groups.items():
+        current, spent = [], 0.0
+        for test in group:
+            if current and spent + _estimate(test) > budget:
+                pieces.append((spent, (topo, family, current)))
+                current, spent = [], 0.0
+            current.append(test)
+            spent += _estimate(test)
+        if current:
+            pieces.append((spent, (topo, family, current)))
+    return [piece for _, piece in sorted(pieces, key=lambda p: -p[0])]
 
 
 def run_tests(tests, manifest, out, silence=None, on_result=None, expected=None, jobs=1):

@@ -113,6 +113,7 @@ class Emulation:
         self.topology, self.manifest = topology, manifest
         self.stacks = for_nodes(topology) if stacks is None else dict(stacks)
         self.run, self.net, self.dut, self.adapters = None, None, None, {}
+        self._marker_before = None
         self.notes = []    # what the nodes' stacks could not take
 
     def __enter__(self):
@@ -132,6 +133,7 @@ class Emulation:
         try:
             self.run = runstate.Run.create(self.topology.name,
                                            self.manifest.name if self.manifest else None)
+            self._marker_before = os.environ.get(runstate.MARKER)
             os.environ[runstate.MARKER] = self.run.id
             Mininet.inited = True   # skip Mininet.init(): it rewrites host sysctls
             self.net = Mininet(topo=None, build=False, controller=None,
@@ -300,7 +302,17 @@ class Emulation:
                         _hang_up(node)
                 if self.run is not None:
                     self.run.remove()
+                    _restore_marker(self._marker_before)
                 self.net, self.dut, self.adapters = None, None, {}
+
+
+def _restore_marker(value):
+    """Give this process back the run marker it had before (none, usually): a process it
+    starts later (multiprocessing's resource tracker) must not pass for this run's."""
+    if value is None:
+        os.environ.pop(runstate.MARKER, None)
+    else:
+        os.environ[runstate.MARKER] = value
 
 
 def _hang_up(node):
