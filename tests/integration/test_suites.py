@@ -97,14 +97,14 @@ def test_every_ip_test_can_fail(suite, tmp_path, no_leftovers):
 
 @pytest.mark.timeout(900)
 def test_linux_verdicts_are_stable_and_independent_of_order(tmp_path, no_leftovers):
-    """A fifth of all tests (every fifth, so every suite and topology is in), forwards,
+    """An eighth of all tests (every eighth: every suite, topology and family is in), forwards,
     then in reverse order: every test gets the same verdict.
 
     The DUT is reset between tests, so nothing a test leaves behind may change
     another's verdict (this caught Linux's ICMP and no-route limiters sharing state).
     All tests, five times over: benchmarks/bench_suites.py.
     """
-    sample = [t for t in TESTS[::5] if t.id not in REAL_TIMERS]
+    sample = [t for t in TESTS[::8] if t.id not in REAL_TIMERS]
     forwards = {r.id: r.verdict for r in run("linux", sample, tmp_path / "1")}
     backwards = {r.id: r.verdict for r in run("linux", sample[::-1], tmp_path / "2")}
     differing = {i: (forwards[i], backwards[i]) for i in forwards if forwards[i] != backwards[i]}
