@@ -49,7 +49,8 @@ DEAF = {"ipv4": str(DATA / "linux-ip-deaf.yaml"),
 SENDS_ONLY = {"IPV6-1.4", "IPV6-3.31", "IPV6-3.32", "IPV6-3.33",
               "SLAAC-1.1", "SLAAC-1.2", "SLAAC-1.3", "SLAAC-1.12",   # DAD probes
               "NDP-4.33", "NDP-4.34", "NDP-4.35", "NDP-4.36", "NDP-4.37",
-              "NDP-4.38"}   # unsolicited Router Advertisements
+              "NDP-4.38",   # unsolicited Router Advertisements
+              "NDP-4.44", "NDP-4.45"}   # Router Solicitations when the link comes up
 # The deaf DUT takes in Neighbor Solicitations (set-up verification needs
 # them), so a test that sends it nothing but solicitations (Neighbor ones, or
 # Router ones a host must drop; NDP-1.13's come in fragments) judges the real
