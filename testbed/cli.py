@@ -6,6 +6,7 @@ problem (not root, Mininet missing), 130 Ctrl-C, 128+N ended by signal N.
 
 import json
 import os
+import signal
 import sys
 
 import click
@@ -40,6 +41,9 @@ class Group(click.Group):
             # The run is already taken down (the context managers saw the
             # interrupt first).  Python's exit waits on threads and finalisers,
             # which the interrupt may have caught half-way: give them seconds.
+            # A Ctrl-C still on its way (held during teardown, or redelivered after
+            # a finaliser dropped it) must not kill the exiting process by SIGINT.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
             click.echo("testbed: interrupted", err=True)
             signals.exit_soon(130, within=5.0)
             sys.exit(130)
