@@ -199,9 +199,8 @@ def _detach(topology_name, stack_choices, check):
         """While the daemon builds: render the table it will most likely report."""
         try:
             topo, manifest, others = _load_live(topology_name, stack_choices)
-            from .network import table_rows
-            names = {name: m.name for name, m in {**others, topo.dut.name: manifest}.items()}
-            early["rows"] = table_rows(topo, names)
+            from .network import stack_names, table_rows
+            early["rows"] = table_rows(topo, stack_names(topo, manifest, others))
             early["text"] = _render_table(early["rows"])
         except TestbedError:
             pass            # the daemon reports it

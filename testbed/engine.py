@@ -600,8 +600,7 @@ TEST_OVERHEAD = 0.3      # seconds a test takes beyond its wait steps, for plann
 
 def _estimate(test):
     """The seconds *test* is likely to take: its wait steps and a little more."""
-    return TEST_OVERHEAD + sum(body for step in test.steps for kind, body in step.items()
-                               if kind == "wait")
+    return TEST_OVERHEAD + test.waits
 
 
 def _pieces(groups, jobs):

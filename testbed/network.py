@@ -256,29 +256,26 @@ class Emulation:
 
     def describe(self):
         """The state a detached run publishes: node shells, namespaces, table rows."""
+        stacks = self.stack_names()
         return {
             "topology": self.topology.name,
             "source": str(self.topology.source),
             "stack": self.manifest.name if self.manifest else None,
             "nodes": {name: {"pid": node.pid, "role": self.topology.nodes[name].role,
                              "address": self.topology.first_address(name),
-                             "stack": self.adapters[name].name if name in self.adapters
-                             else None,
+                             "stack": stacks.get(name),
                              "kernel_silent": name in self.adapters
                              and self.adapters[name].kernel_silent}
                       for name, node in self.net.nameToNode.items()},
             "namespaces": sorted(runstate.namespaces_of(
                 node.pid for node in self.net.nameToNode.values())),
-            "table": table_rows(self.topology, self.stack_names()),
+            "table": table_rows(self.topology, stacks),
             "notes": self.notes,
         }
 
     def stack_names(self):
         """{node name: stack name} for every node running a stack, the DUT included."""
-        names = {name: manifest.name for name, manifest in self.stacks.items()}
-        if self.manifest is not None:
-            names[self.topology.dut.name] = self.manifest.name
-        return names
+        return stack_names(self.topology, self.manifest, self.stacks)
 
     def stop(self):
         """Stop the stacks, end every node, and sweep the run's namespaces.
@@ -345,6 +342,15 @@ def configure_batch(node):
             lines.append(f"addr add {intf.ipv6} dev {intf.name} nodad")
     lines += [route_args("add", r.destination, r.gateway, r.device) for r in node.routes]
     return lines
+
+
+def stack_names(topology, manifest, stacks):
+    """{node name: stack name}: the DUT's *manifest* (if any) and the other nodes' *stacks*
+    ({node name: Manifest})."""
+    names = {name: other.name for name, other in stacks.items()}
+    if manifest is not None:
+        names[topology.dut.name] = manifest.name
+    return names
 
 
 def table_rows(topology, stacks=None):

@@ -39,6 +39,11 @@ class Test:
     source: str = ""
 
     @property
+    def waits(self):
+        """The seconds its wait steps add up to (what it costs at least, beyond packets)."""
+        return sum(body for step in self.steps for kind, body in step.items() if kind == "wait")
+
+    @property
     def reference(self):
         """ "RFC 826, Packet Reception, p.5"."""
         text = f"RFC {self.rfc}, {self.section}"

@@ -202,10 +202,11 @@ class Dut:
         """The stack's name (from its manifest)."""
         return self.manifest.name
 
-    @property
+    @functools.cached_property
     def folder(self):
         """Where this node's stack keeps its files: the run's folder for the DUT, a
-        sub-folder named after the node for any other node running a stack."""
+        sub-folder named after the node (made here, once) for any other node running a
+        stack."""
         if self.baseline.role == "dut":
             return self.run.dir
         folder = self.run.dir / self.baseline.name

@@ -12,14 +12,9 @@ TESTS = scenario.load_all()
 SUITES = sorted({t.suite for t in TESTS})
 
 
-def _waits(test):
-    """The seconds *test*'s wait steps add up to."""
-    return sum(body for step in test.steps for kind, body in step.items() if kind == "wait")
-
-
 # Tests that wait out a real RFC timer (IPV6-3.25's 60-second reassembly
 # timeout): the default run leaves them to the slow tests below.
-REAL_TIMERS = {t.id for t in TESTS if _waits(t) >= 20}
+REAL_TIMERS = {t.id for t in TESTS if t.waits >= 20}
 
 
 def run(stack, tests, out, jobs=1):
