@@ -59,7 +59,7 @@ def main():
     kinds = {t.id: positive(t) for t in tests}
     manifest = stacks.load(args.stack)
     runs, walls, latencies, phases = [], [], [], {}
-    out = tempfile.mkdtemp(prefix="testbed-bench-out-")
+    out = f"{RUNS}-out"
     for repetition in range(args.repeat):
         start = time.perf_counter()
         results = run_tests(tests, manifest, f"{out}/{repetition}",    # as `testbed run` does
@@ -85,10 +85,12 @@ def main():
     print(f"same verdicts in all {args.repeat} runs: {not differing}"
           + (f" (differing: {', '.join(differing)})" if differing else ""))
     print_phases(phases)
-    shutil.rmtree(out, ignore_errors=True)
-    shutil.rmtree(RUNS, ignore_errors=True)
     return 1 if differing else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    finally:        # also after Ctrl-C or a failure: no scratch folder outlives the benchmark
+        shutil.rmtree(RUNS, ignore_errors=True)
+        shutil.rmtree(f"{RUNS}-out", ignore_errors=True)

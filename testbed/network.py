@@ -17,6 +17,7 @@ from dataclasses import replace
 from mininet.link import Intf, Link
 from mininet.net import Mininet
 from mininet.node import Host, Switch
+from mininet.util import numCores
 
 from . import nodeshell, runstate, shaping, signals
 from .errors import EnvironmentProblem, Unsupported
@@ -232,14 +233,17 @@ class Emulation:
                              intfName2=ib.name, addr1=ia.mac, addr2=ib.mac)
 
     def _wait_operational(self, timeout=2.0):
-        """Wait until every veth end is operationally up (until then its qdisc drops)."""
+        """Wait until every veth end is operationally up (until then its qdisc drops).
+
+        Shell built-ins only: a fork per check would cost more than the wait."""
         scripts = {}
         for node in self.net.hosts:
             names = " ".join(shlex.quote(i.name) for i in node.intfList() if i.name != "lo")
             if names:
                 scripts[node] = (
-                    f"for _ in $(seq {int(timeout * 100)}); do ok=1; for i in {names}; do "
-                    "[ \"$(cat /sys/class/net/$i/operstate)\" = up ] || ok=0; done; "
+                    f"for ((n = 0; n < {int(timeout * 100)}; n++)); do ok=1; for i in {names}; do "
+                    "read -r state < /sys/class/net/$i/operstate; [ \"$state\" = up ] || ok=0; "
+                    "done; "
                     "[ $ok = 1 ] && break; sleep 0.01; done; [ $ok = 1 ]")
         for node, (_, rc) in nodeshell.finish(nodeshell.send(scripts)).items():
             if rc:
@@ -373,9 +377,16 @@ def table_rows(topology, stacks=None):
 
 
 def check_environment():
-    """Raise EnvironmentProblem unless we are root and Mininet's mnexec is installed."""
+    """Raise EnvironmentProblem unless we are root and Mininet's tools are installed."""
     if os.geteuid() != 0:
         raise EnvironmentProblem("testbed needs root (network namespaces): run it with sudo")
-    if shutil.which("mnexec") is None:
-        raise EnvironmentProblem("Mininet's mnexec is missing: run scripts/setup "
-                                 "(it installs Debian's mininet package)")
+    for tool in ("mnexec", "ifconfig"):
+        if shutil.which(tool) is None:
+            raise EnvironmentProblem(f"Mininet's {tool} is missing: run scripts/setup "
+                                     "(it installs Debian's mininet package)")
+    # Checked here, in-process.  Mininet's own check of the same tools runs a
+    # `which` per tool in a subprocess, from every node-starting thread that
+    # gets there before the first has finished (ten of them for topology-3, a
+    # quarter of `up`'s time); and Mininet() counts cores with a `grep`.
+    TestbedNode.isSetup = Bridge.isSetup = True
+    numCores.ncores = os.cpu_count()
