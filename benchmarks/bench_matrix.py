@@ -1,6 +1,6 @@
 """Wall time of every suite on Linux (`testbed run -j`) and of the full matrix (`testbed matrix -j`).
 
-    .venv/bin/python benchmarks/bench_matrix.py [--run-jobs 6] [--matrix-jobs 12] [--baseline 6]
+    .venv/bin/python benchmarks/bench_matrix.py [--run-jobs 12] [--matrix-jobs 12] [--baseline 6]
                                                 [--repeat 5] [--skip-run] [--keep]
 
 Each side runs as the user would run it, whole commands, into scratch folders;
@@ -22,23 +22,27 @@ import tempfile
 import time
 
 from testbed import diff
+from testbed.results import VERDICTS
 
 TESTBED = [sys.executable, "-m", "testbed"]
 BUDGETS = {"run": 60.0, "matrix": 300.0}
 
 
 def timed(out, *args):
-    """Run `testbed ARGS --out OUT`; (seconds, exit code)."""
+    """Run `testbed ARGS --out OUT`; (seconds, exit code, [(seconds, test id) as each ended])."""
     started = time.monotonic()
-    done = subprocess.run([*TESTBED, *args, "--out", out], stdout=subprocess.DEVNULL,
-                          stderr=subprocess.DEVNULL)
-    return time.monotonic() - started, done.returncode
+    process = subprocess.Popen([*TESTBED, *args, "--out", out], stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True)
+    ends = [(time.monotonic() - started, words[1]) for words in map(str.split, process.stdout)
+            if len(words) > 1 and words[0] in VERDICTS]
+    code = process.wait()
+    return time.monotonic() - started, code, ends
 
 
 def main():
     """Measure, report, exit 1 if over a budget, a verdict was unexpected or unstable."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--run-jobs", type=int, default=6)
+    parser.add_argument("--run-jobs", type=int, default=12)
     parser.add_argument("--matrix-jobs", type=int, default=12)
     parser.add_argument("--baseline", type=int, metavar="J")
     parser.add_argument("--repeat", type=int, default=1, metavar="N")
@@ -60,14 +64,18 @@ def measure(args, scratch):
     """Run what *args* ask for into *scratch*, print the figures; True if any is bad."""
     bad = False
     if not args.skip_run:
-        seconds, code = timed(f"{scratch}/run", "run", "--stack", "linux", "-j", str(args.run_jobs))
+        seconds, code, ends = timed(f"{scratch}/run", "run", "--stack", "linux",
+                                    "-j", str(args.run_jobs))
         print(f"every suite on linux, run -j {args.run_jobs}: {seconds:.1f} s "
               f"(budget {BUDGETS['run']:.0f} s), exit {code}", flush=True)
+        if len(ends) > 1:
+            print(f"  the last test, {ends[-1][1]}, ended at {ends[-1][0]:.1f} s; "
+                  f"the other {len(ends) - 1} by {ends[-2][0]:.1f} s", flush=True)
         bad |= seconds > BUDGETS["run"] or code != 0
     matrices = []
     for repetition in range(args.repeat):
         matrices.append(f"{scratch}/matrix-{repetition + 1}")
-        seconds, code = timed(matrices[-1], "matrix", "-j", str(args.matrix_jobs))
+        seconds, code, _ = timed(matrices[-1], "matrix", "-j", str(args.matrix_jobs))
         print(f"full matrix, -j {args.matrix_jobs}: {seconds:.1f} s "
               f"(budget {BUDGETS['matrix']:.0f} s), exit {code}", flush=True)
         bad |= seconds > BUDGETS["matrix"] or code != 0
@@ -81,7 +89,7 @@ def measure(args, scratch):
                                                             for k in sorted(changed)))
         bad |= bool(changed)
     if args.baseline:
-        base, base_code = timed(f"{scratch}/baseline", "matrix", "-j", str(args.baseline))
+        base, base_code, _ = timed(f"{scratch}/baseline", "matrix", "-j", str(args.baseline))
         print(f"full matrix, -j {args.baseline} (baseline): {base:.1f} s, exit {base_code}; "
               f"ratio {seconds / base:.2f}")
     return bad
