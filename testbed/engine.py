@@ -256,7 +256,8 @@ class _Execution:
 
     def _expect_fragments(self, body, control):
         """The fragments of one datagram matching ``packet`` must arrive within ``within`` s
-        and cover its ``total`` payload octets exactly (packets.Fragments)."""
+        and cover its ``total`` payload octets exactly (packets.Fragments); then the
+        positive control, if any, must draw its answer."""
         port = self.capture.port_of(body["at"])
         expectation = packets.Expectation(body["packet"], self.refs)
         within, total = body.get("within", 1.0), body["total"]
@@ -270,6 +271,7 @@ class _Execution:
         problem = pieces.problem()
         if problem:
             raise Verdict("fail", f"fragments of {expectation.describe()}: {problem}")
+        self._control(body.get("control", ()))
 
     def _collect(self, port, match, within, enough, take=None):
         """The frames on *port* since the last stimulus that *match* accepts, taken as they
@@ -313,8 +315,12 @@ class _Execution:
             raise Verdict("fail", f"expected {head} matching {expectation.describe()} on {port} "
                                   f"within {window:.2f} s; got {found[-1].packet.summary()}"
                                   + (f" ({limit} of them)" if limit > 1 else ""))
-        self.phases.leave()        # the rest is the control's time, not the window's
-        for step in body["control"]:
+        self._control(body["control"])
+
+    def _control(self, steps):
+        """Run a positive control's *steps*: an answer they miss makes the test inconclusive."""
+        self.phases.leave()        # the rest is the control's time, not the step's
+        for step in steps:
             self._step(step, control=True)
 
 

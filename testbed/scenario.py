@@ -142,7 +142,7 @@ def _check_steps(steps, topo, refs, fail, where):
             _check_refs(fields, refs, fail, (*here, "packet", layer_index))
         if kind == "send":
             _check_build(body, refs, fail, here)
-        if kind == "expect_none":
+        if "control" in body:
             _check_steps(body["control"], topo, refs, fail, (*here, "control"))
 
 
