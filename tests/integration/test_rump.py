@@ -108,11 +108,13 @@ def test_an_autoconfiguring_host_forgets_each_test_s_advertisements_and_dad(tmp_
     """Without IPv6 forwarding NetBSD is set up as rc.conf's ip6mode=autohost
     (accept_rtadv 1), and reset takes away what a test's Router Advertisements
     and DAD knobs left: the default router NDP-4.1 gave it (NDP-4.4 then expects
-    no reply through RTR-1), the link MTU of NDP-4.13's MTU option, the on-link
-    prefix of NDP-4.15 (NDP-4.17 then expects no solicitation into it), and the
-    tentative addresses of SLAAC-1.12's link bounce with DAD on (SLAAC-1.1 then
-    expects one probe for a new address, the baseline's addresses answering)."""
-    ids = ["NDP-4.1", "NDP-4.4", "NDP-4.13", "NDP-4.15", "NDP-4.17", "SLAAC-1.12", "SLAAC-1.1"]
+    no reply through RTR-1), the on-link prefix of NDP-4.15 (NDP-4.17 then
+    expects no solicitation into it), and the tentative addresses of SLAAC-1.12's
+    link bounce with DAD on (SLAAC-1.1 then expects one probe for a new address,
+    the baseline's addresses answering).  (The link MTU an MTU option gives is
+    also cleared, but nothing here shows it: NetBSD keeps its echo replies to
+    1280 octets whatever the link MTU, which makes NDP-4.13 inconclusive.)"""
+    ids = ["NDP-4.1", "NDP-4.4", "NDP-4.15", "NDP-4.17", "SLAAC-1.12", "SLAAC-1.1"]
     subprocess.run([*TESTBED, "run", *ids, "--stack", "rump", "--out", str(tmp_path)],
                    capture_output=True, text=True, timeout=150)
     results = {r["id"]: r for r in
