@@ -24,6 +24,7 @@ import time
 
 RUNS = tempfile.mkdtemp(prefix="testbed-bench-runs-")
 os.environ["TESTBED_RUNS"] = RUNS    # runs of its own, before testbed is imported
+OUT = f"{RUNS}-out"                   # the runs' results
 
 from testbed import scenario, stacks  # noqa: E402
 from testbed.engine import run_tests  # noqa: E402
@@ -59,10 +60,9 @@ def main():
     kinds = {t.id: positive(t) for t in tests}
     manifest = stacks.load(args.stack)
     runs, walls, latencies, phases = [], [], [], {}
-    out = f"{RUNS}-out"
     for repetition in range(args.repeat):
         start = time.perf_counter()
-        results = run_tests(tests, manifest, f"{out}/{repetition}",    # as `testbed run` does
+        results = run_tests(tests, manifest, f"{OUT}/{repetition}",    # as `testbed run` does
                             jobs=args.jobs)
         walls.append(time.perf_counter() - start)
         verdicts = {r.id: r.verdict for r in results}
@@ -93,4 +93,4 @@ if __name__ == "__main__":
         sys.exit(main())
     finally:        # also after Ctrl-C or a failure: no scratch folder outlives the benchmark
         shutil.rmtree(RUNS, ignore_errors=True)
-        shutil.rmtree(f"{RUNS}-out", ignore_errors=True)
+        shutil.rmtree(OUT, ignore_errors=True)

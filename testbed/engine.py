@@ -271,7 +271,8 @@ class _Execution:
         problem = pieces.problem()
         if problem:
             raise Verdict("fail", f"fragments of {expectation.describe()}: {problem}")
-        self._control(body.get("control", ()))
+        if "control" in body:
+            self._control(body["control"])
 
     def _collect(self, port, match, within, enough, take=None):
         """The frames on *port* since the last stimulus that *match* accepts, taken as they

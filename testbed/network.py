@@ -137,6 +137,7 @@ class Emulation:
             self._marker_before = os.environ.get(runstate.MARKER)
             os.environ[runstate.MARKER] = self.run.id
             Mininet.inited = True   # skip Mininet.init(): it rewrites host sysctls
+            numCores.ncores = os.cpu_count()   # not Mininet's `grep` of /proc/cpuinfo
             self.net = Mininet(topo=None, build=False, controller=None,
                                ipBase="198.18.0.0/15", intf=PresetIntf, waitConnected=False)
             self._build()
@@ -197,7 +198,14 @@ class Emulation:
                 shaping.apply(self.net[node], ifname, spec.rate, spec.delay, spec.loss)
 
     def _add_nodes(self):
-        """Start every node's shell at once, then register them in file order."""
+        """Start every node's shell at once, then register them in file order.
+
+        check_environment has found the tools; Mininet's own per-class check of
+        them runs a `which` subprocess per tool from every thread that arrives
+        before the first has finished (ten for topology-3, a quarter of `up`).
+        """
+        TestbedNode.isSetup = Bridge.isSetup = True
+
         def make(node):
             if node.role == "switch":
                 return Bridge(node.name)
@@ -380,13 +388,7 @@ def check_environment():
     """Raise EnvironmentProblem unless we are root and Mininet's tools are installed."""
     if os.geteuid() != 0:
         raise EnvironmentProblem("testbed needs root (network namespaces): run it with sudo")
-    for tool in ("mnexec", "ifconfig"):
+    for tool in ("mnexec", "ifconfig"):       # what Mininet's nodes need
         if shutil.which(tool) is None:
             raise EnvironmentProblem(f"Mininet's {tool} is missing: run scripts/setup "
                                      "(it installs Debian's mininet package)")
-    # Checked here, in-process.  Mininet's own check of the same tools runs a
-    # `which` per tool in a subprocess, from every node-starting thread that
-    # gets there before the first has finished (ten of them for topology-3, a
-    # quarter of `up`'s time); and Mininet() counts cores with a `grep`.
-    TestbedNode.isSetup = Bridge.isSetup = True
-    numCores.ncores = os.cpu_count()
